@@ -1,0 +1,155 @@
+"""``build_app``: the one Bolt app behind HTTP, Socket Mode and the terminal shell.
+
+The app runs with ``process_before_response=True``: a listener finishes before the HTTP answer
+is sent, so a slash command's reply is the HTTP response itself (no 10 ms ack polling, no
+second request), and the database session can be closed when dispatch returns. Listeners that
+would call slow Slack APIs keep that work short or hand it to the worker through the outbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from typing import Any
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+import handlers
+from bot import render
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services.departments import locale_for
+from bot.services.errors import ServiceError
+from bot.store.db import make_engine
+from bot.store.models import ProcessedEvent
+
+log = logging.getLogger("salesbot")
+
+
+def make_client(settings: Settings, token: str | None = None) -> WebClient:
+    """A WebClient that honours SLACK_API_URL and retries rate limits and dropped connections."""
+    return WebClient(
+        token=token or settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class SalesApp(App):
+    """A Bolt App that closes the request's database session once dispatch is over."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        try:
+            return super().dispatch(req)
+        finally:
+            session = req.context.get("session")
+            if session is not None:
+                session.close()
+
+
+def _user_of(body: dict[str, Any]) -> str | None:
+    user = body.get("user_id") or body.get("user")
+    if isinstance(user, dict):
+        return user.get("id")
+    if user is None and isinstance(body.get("event"), dict):
+        user = body["event"].get("user")
+    return user if isinstance(user, str) else None
+
+
+def build_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    client: WebClient | None = None,
+    clock: Clock | None = None,
+) -> App:
+    engine = engine or make_engine(settings.database_url)
+    clock = clock or Clock()
+    app = SalesApp(
+        client=client or make_client(settings),
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=True,
+        token_verification_enabled=False,
+        logger=log,
+    )
+
+    @app.middleware
+    def database_session(context, body, next):  # type: ignore[no-untyped-def]
+        """Hand listeners a session, the clock and the caller's locale through the context."""
+        session = Session(engine, expire_on_commit=False)
+        context["session"] = session
+        context["clock"] = clock
+        context["now"] = clock.now()
+        context["settings"] = settings
+        context["locale"] = locale_for(session, _user_of(body), settings.salesbot_locale)
+        return next()
+
+    @app.middleware
+    def skip_redelivered_events(context, body, next):  # type: ignore[no-untyped-def]
+        """Slack re-sends an event it thinks was missed: handle each event_id once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            session: Session = context["session"]
+            session.add(ProcessedEvent(event_id=event_id, received_at=context["now"]))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                log.info("event %s was already processed; skipped", event_id)
+                return BoltResponse(status=200, body="")
+        return next()
+
+    @app.error
+    def on_error(error, body, context, respond, logger):  # type: ignore[no-untyped-def]
+        """Expected errors become their message; anything else a reference id in the log."""
+        session = context.get("session")
+        if session is not None:
+            session.rollback()
+        locale = context.get("locale")
+        if isinstance(error, ServiceError):
+            reply = render.message(f"errors.{error.template}", locale, **error.data)
+        else:
+            ref = secrets.token_hex(3).upper()
+            logger.exception("unexpected error (ref %s) handling %s", ref, _kind(body))
+            reply = render.message("errors.unexpected", locale, ref=ref)
+        if body.get("type") == "view_submission":
+            return BoltResponse(
+                status=200,
+                body=json.dumps({"response_action": "errors", "errors": _view_errors(body, reply)}),
+                headers={"content-type": ["application/json;charset=utf-8"]},
+            )
+        if "command" in body:
+            return BoltResponse(
+                status=200,
+                body=json.dumps(reply.ephemeral()),
+                headers={"content-type": ["application/json;charset=utf-8"]},
+            )
+        if body.get("response_url"):
+            respond(**reply.ephemeral(), replace_original=False)
+        return BoltResponse(status=200, body="")
+
+    handlers.register(app)
+    return app
+
+
+def _kind(body: dict[str, Any]) -> str:
+    return str(body.get("command") or body.get("type") or "request")
+
+
+def _view_errors(body: dict[str, Any], reply: render.Message) -> dict[str, str]:
+    """Show a failure of a modal submission on its first input block."""
+    blocks = body.get("view", {}).get("blocks", [])
+    first = next((b["block_id"] for b in blocks if b.get("type") == "input"), None)
+    return {first: reply.text[:150]} if first else {}

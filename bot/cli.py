@@ -1,0 +1,148 @@
+"""The ``salesbot`` command (DESIGN §2)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from bot import render
+from bot.config import ConfigError, Settings, load_settings
+from bot.store.db import make_engine, session_scope, upgrade
+
+JOBS = ("daily-digest", "weekly-digest", "agenda", "expire-claims", "deliver-outbox")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="salesbot", description="Coordinate sales in Slack.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="serve Slack requests (HTTP, or Socket Mode)")
+    serve.add_argument("--socket", action="store_true", help="use Socket Mode (SLACK_APP_TOKEN)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port (default $PORT or 3000; 0 picks one)")
+
+    sub.add_parser("worker", help="run the scheduler: digests, agendas, expiry, outbox")
+
+    shell = sub.add_parser("shell", help="talk to the bot in the terminal")
+    shell.add_argument("--as", dest="user", default=None, help="Slack user id to act as")
+    shell.add_argument("--channel", default=None, help="channel id to type in")
+
+    demo = sub.add_parser("demo", help="a demo company on a local SQLite file, then the shell")
+    demo.add_argument("--db", default="salesbot-demo.db", help="SQLite file (default %(default)s)")
+
+    setup = sub.add_parser("setup", help="import departments, members and roles from TOML")
+    setup.add_argument("file", type=Path)
+
+    run_job = sub.add_parser("run-job", help="run one scheduled job now")
+    run_job.add_argument("job", choices=JOBS)
+    run_job.add_argument("--department", default=None)
+    run_job.add_argument("--at", default=None, help="ISO 8601 time to run as (default now)")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="migrate the schema to the latest version")
+    return parser
+
+
+def _migrate_at_start(settings: Settings) -> None:
+    if settings.salesbot_auto_migrate:
+        upgrade(make_engine(settings.database_url))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return _run(args)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        if args.socket:
+            settings = load_settings(
+                require=("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+            )
+            _migrate_at_start(settings)
+            from bot import socket
+
+            socket.run(settings)
+            return 0
+        overrides = {"port": args.port} if args.port is not None else {}
+        settings = load_settings(require=("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), **overrides)
+        _migrate_at_start(settings)
+        from bot.web import Server
+
+        Server(settings, host=args.host).run()
+        return 0
+    if args.command == "db":
+        settings = load_settings()
+        upgrade(make_engine(settings.database_url))
+        print(render.text("cli.migrated", None, url=_safe_url(settings.database_url)))
+        return 0
+    if args.command == "setup":
+        return _setup(args.file)
+    if args.command in ("shell", "demo"):
+        from bot.devslack import shell
+
+        if args.command == "demo":
+            return shell.demo(db_path=Path(args.db))
+        settings = load_settings()
+        _migrate_at_start(settings)
+        return shell.run_shell(settings, user=args.user, channel=args.channel)
+    if args.command == "worker":
+        settings = load_settings(require=("SLACK_BOT_TOKEN",))
+        _migrate_at_start(settings)
+        from jobs import scheduler
+
+        scheduler.run_worker(settings)
+        return 0
+    if args.command == "run-job":
+        settings = load_settings(require=("SLACK_BOT_TOKEN",))
+        _migrate_at_start(settings)
+        from jobs import runner
+
+        return runner.run_job_cli(settings, args.job, department=args.department, at=args.at)
+    raise AssertionError(args.command)
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _setup(path: Path) -> int:
+    from bot.services.errors import ServiceError
+    from bot.services.setup import import_setup
+
+    settings = load_settings()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        print(render.text("cli.setup_failed", None, path=str(path), reason=error.strerror),
+              file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    _migrate_at_start(settings)
+    try:
+        with session_scope(engine) as session:
+            result = import_setup(session=session, text=text)
+    except ServiceError as error:
+        reason = render.text(f"errors.{error.template}", None, **error.data)
+        print(render.text("cli.setup_failed", None, path=str(path), reason=reason),
+              file=sys.stderr)
+        return 2
+    print(render.text("cli.setup_done", None, result=result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""One Jinja2 environment: every word a user reads comes from ``templates/<locale>/``.
+
+A template file holds one macro per message (``templates/en/dept.j2`` → ``dept.created``).
+A macro renders Slack mrkdwn plus a few line markers that become Block Kit structure:
+
+==============================================  ============================================
+``<:header:> Title``                            header block (plain text)
+``<:divider:>``                                 divider
+``<:context:> text``                            context block
+``<:button ACTION|VALUE|STYLE:> Label``         button; consecutive buttons share one block
+``<:image URL|ALT:>``                           image block
+a blank line                                    ends the current section
+any other line                                  section text (mrkdwn)
+==============================================  ============================================
+
+Every value interpolated with ``{{ }}`` is escaped for Slack (``& < >``), so user input can
+neither forge a mention nor a marker: markers start with ``<``. Because escaping happens on
+output, templates share pieces with ``{% include %}``, not by calling one macro from another.
+
+Slack's limits are enforced here, once: at most 50 blocks and 3,000 characters per section;
+what does not fit is cut with the locale's "and N more" line.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+import templates as _templates_pkg
+
+TEMPLATES = Path(_templates_pkg.__file__).parent
+LOCALES = ("en", "zh-CN")
+DEFAULT_LOCALE = "en"
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_TEXT = 3000
+
+_MARKER = re.compile(r"^<:(?P<kind>[a-z]+)(?: (?P<args>[^>]*?))?:>\s?(?P<rest>.*)$")
+
+
+def slack_escape(value: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _finalize(value: Any) -> Any:
+    return slack_escape(value) if isinstance(value, str) else value
+
+
+def _money(cents: int | None) -> str:
+    if cents is None:
+        return "—"
+    return f"{cents / 100:,.2f}".rstrip("0").rstrip(".") if cents % 100 else f"{cents // 100:,}"
+
+
+def _bar(fraction: float, width: int = 10) -> str:
+    filled = max(0, min(width, round(fraction * width)))
+    return "█" * filled + "░" * (width - filled)
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=False,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        undefined=StrictUndefined,
+    )
+    env.filters["money"] = _money
+    env.filters["bar"] = _bar
+    env.filters["mention"] = lambda user_id: f"<@{user_id}>" if user_id else "—"
+    return env
+
+
+def _normalise_locale(locale: str | None) -> str:
+    return locale if locale in LOCALES else DEFAULT_LOCALE
+
+
+def text(name: str, locale: str | None = None, **data: Any) -> str:
+    """Render the macro ``area.macro`` of ``templates/<locale>/area.j2`` to a string."""
+    area, _, macro = name.partition(".")
+    template = environment().get_template(f"{_normalise_locale(locale)}/{area}.j2")
+    function = getattr(template.module, macro, None)
+    if function is None:
+        raise LookupError(f"no macro {macro!r} in {template.name}")
+    return str(function(**data)).strip("\n")
+
+
+@dataclass
+class Message:
+    """A rendered message: the notification text and its Block Kit blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+    def ephemeral(self) -> dict[str, Any]:
+        return {"response_type": "ephemeral", "text": self.text, "blocks": self.blocks}
+
+    def in_channel(self) -> dict[str, Any]:
+        return {"response_type": "in_channel", "text": self.text, "blocks": self.blocks}
+
+    def as_post(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def _plain(value: str, limit: int) -> dict[str, Any]:
+    value = html.unescape(value)
+    if len(value) > limit:
+        value = value[: limit - 1] + "…"
+    return {"type": "plain_text", "text": value, "emoji": True}
+
+
+def _split_section(body: str) -> list[str]:
+    """Split mrkdwn longer than a section allows at line boundaries."""
+    chunks: list[str] = []
+    current = ""
+    for line in body.split("\n"):
+        while len(line) > MAX_SECTION:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:MAX_SECTION])
+            line = line[MAX_SECTION:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > MAX_SECTION:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def to_blocks(markup: str) -> tuple[list[dict[str, Any]], str]:
+    """Turn rendered markup into (blocks, fallback text)."""
+    blocks: list[dict[str, Any]] = []
+    fallback: list[str] = []
+    section: list[str] = []
+    buttons: list[dict[str, Any]] = []
+
+    def flush_section() -> None:
+        if section:
+            body = "\n".join(section).strip("\n")
+            if body.strip():
+                fallback.append(body)
+                blocks.extend(
+                    {"type": "section", "text": {"type": "mrkdwn", "text": chunk}}
+                    for chunk in _split_section(body)
+                )
+            section.clear()
+
+    def flush_buttons() -> None:
+        # An actions block holds at most 25 elements.
+        for start in range(0, len(buttons), 25):
+            blocks.append({"type": "actions", "elements": buttons[start : start + 25]})
+        buttons.clear()
+
+    for line in markup.split("\n"):
+        match = _MARKER.match(line)
+        if match is None:
+            flush_buttons()
+            if line.strip():
+                section.append(line)
+            else:
+                flush_section()
+            continue
+        kind, args, rest = match["kind"], (match["args"] or ""), match["rest"]
+        if kind == "button":
+            flush_section()
+            action_id, _, tail = args.partition("|")
+            value, _, style = tail.partition("|")
+            button: dict[str, Any] = {
+                "type": "button",
+                "action_id": action_id,
+                "text": _plain(rest, 75),
+                "value": html.unescape(value)[:2000],
+            }
+            if style in ("primary", "danger"):
+                button["style"] = style
+            buttons.append(button)
+            continue
+        flush_section()
+        flush_buttons()
+        if kind == "header":
+            blocks.append({"type": "header", "text": _plain(rest, MAX_HEADER)})
+            fallback.append(html.unescape(rest))
+        elif kind == "divider":
+            blocks.append({"type": "divider"})
+        elif kind == "context":
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": rest}]})
+            fallback.append(rest)
+        elif kind == "image":
+            url, _, alt = args.partition("|")
+            blocks.append({"type": "image", "image_url": url, "alt_text": alt or "image"})
+        else:
+            raise ValueError(f"unknown marker <:{kind}:>")
+    flush_section()
+    flush_buttons()
+    return blocks, "\n".join(fallback)
+
+
+def message(name: str, locale: str | None = None, **data: Any) -> Message:
+    """Render a macro to a Slack message within Slack's limits."""
+    blocks, fallback = to_blocks(text(name, locale, **data))
+    if len(blocks) > MAX_BLOCKS:
+        hidden = len(blocks) - (MAX_BLOCKS - 1)
+        more = text("common.and_more", locale, count=hidden)
+        blocks = [
+            *blocks[: MAX_BLOCKS - 1],
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": more}]},
+        ]
+    if len(fallback) > MAX_TEXT:
+        fallback = fallback[: MAX_TEXT - 1] + "…"
+    return Message(text=fallback, blocks=blocks)

@@ -1,0 +1,35 @@
+"""Typed service errors.
+
+A service raises one of these for an expected failure; the app's single error handler renders
+``template`` (a macro of templates/<locale>/errors.j2) with ``data`` as an ephemeral reply. The
+template says why and what to type instead, so services never hold user-facing words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """An expected failure with a message template."""
+
+    def __init__(self, template: str, **data: Any) -> None:
+        super().__init__(f"{template} {data}")
+        self.template = template
+        self.data = data
+
+
+class InvalidInput(ServiceError):
+    """The user typed something we cannot use."""
+
+
+class NotFound(ServiceError):
+    """The named thing does not exist."""
+
+
+class PermissionDenied(ServiceError):
+    """The caller may not do this; the template says who may."""
+
+
+class Conflict(ServiceError):
+    """The change collides with the current state (already owned, already a member …)."""

@@ -1,0 +1,216 @@
+"""``salesbot setup FILE.toml``: an idempotent import of departments, members, roles, schedules.
+
+Running it again updates in place. Departments are matched by name (case-insensitively);
+members listed are placed in their department with their role; members who were in a department
+but are no longer listed there stay where they are (removing someone is an explicit
+``/sales dept remove``), so a partial file never drops people silently. Admins listed are made
+admins; admins not listed stay admins.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.render import LOCALES
+from bot.services.departments import (
+    OPTIONS,
+    check_channel,
+    check_user_id,
+    name_key,
+    parse_option,
+)
+from bot.services.errors import InvalidInput, ServiceError
+from bot.store.models import Department, Member, Setting, utcnow
+
+TOP_KEYS = ("timezone", "locale", "admins", "department")
+DEPARTMENT_KEYS = ("name", "channel", "managers", "reps", *OPTIONS)
+
+
+class SetupError(InvalidInput):
+    """The setup file is wrong; ``data`` names the key and the line."""
+
+
+@dataclass
+class SetupResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    members: int = 0
+    admins: int = 0
+
+
+def _line_of(text: str, key: str, department_index: int | None) -> int:
+    """The 1-based line where ``key`` is set (within the n-th [[department]] when given)."""
+    lines = text.splitlines()
+    start, seen = 0, -1
+    if department_index is not None:
+        for number, line in enumerate(lines):
+            if re.match(r"^\s*\[\[\s*department\s*\]\]", line):
+                seen += 1
+                if seen == department_index:
+                    start = number
+                    break
+    pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+    for number in range(start, len(lines)):
+        if (
+            number > start
+            and department_index is not None
+            and lines[number].lstrip().startswith("[")
+        ):
+            break
+        if department_index is None and lines[number].lstrip().startswith("["):
+            break
+        if pattern.match(lines[number]):
+            return number + 1
+    return start + 1
+
+
+def _user_list(value: Any, *, key: str, line: int) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SetupError("setup_not_user_list", key=key, line=line)
+    try:
+        return [check_user_id(v.strip()) for v in value]
+    except ServiceError:
+        bad = next(v for v in value if v.strip() and not re.match(r"^[UW][A-Z0-9]{2,}$", v.strip()))
+        raise SetupError("setup_bad_user", key=key, line=line, value=bad) from None
+
+
+def parse_setup(text: str) -> dict[str, Any]:
+    """Parse and check the whole file before anything is written."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SetupError("setup_syntax", detail=str(error)) from None
+    for key in data:
+        if key not in TOP_KEYS:
+            raise SetupError("setup_unknown_key", key=key, line=_line_of(text, key, None))
+    if "timezone" in data:
+        _option(text, "timezone", data["timezone"], None)
+    if "locale" in data and data["locale"] not in LOCALES:
+        raise SetupError(
+            "setup_bad_value",
+            key="locale",
+            line=_line_of(text, "locale", None),
+            value=str(data["locale"]),
+            expected=OPTIONS["locale"],
+        )
+    data["admins"] = _user_list(
+        data.get("admins", []), key="admins", line=_line_of(text, "admins", None)
+    )
+    departments = data.get("department", [])
+    if not isinstance(departments, list):
+        raise SetupError("setup_syntax", detail="[[department]]")
+    seen_names: dict[str, int] = {}
+    seen_members: dict[str, str] = {}
+    for index, entry in enumerate(departments):
+        for key in entry:
+            if key not in DEPARTMENT_KEYS:
+                raise SetupError("setup_unknown_key", key=key, line=_line_of(text, key, index))
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise SetupError("setup_missing_name", line=_line_of(text, "name", index))
+        if name_key(name) in seen_names:
+            raise SetupError(
+                "setup_duplicate_department", name=name, line=_line_of(text, "name", index)
+            )
+        seen_names[name_key(name)] = index
+        if "channel" in entry:
+            try:
+                check_channel(str(entry["channel"]))
+            except ServiceError:
+                raise SetupError(
+                    "setup_bad_value",
+                    key="channel",
+                    line=_line_of(text, "channel", index),
+                    value=str(entry["channel"]),
+                    expected="C0123ABCD",
+                ) from None
+        for key in OPTIONS:
+            if key in entry:
+                entry[key] = _option(text, key, entry[key], index)
+        for role_key in ("managers", "reps"):
+            line = _line_of(text, role_key, index)
+            entry[role_key] = _user_list(entry.get(role_key, []), key=role_key, line=line)
+            for user in entry[role_key]:
+                if user in seen_members:
+                    raise SetupError(
+                        "setup_member_twice",
+                        user=user,
+                        first=seen_members[user],
+                        second=name,
+                        line=line,
+                    )
+                seen_members[user] = name
+    data["department"] = departments
+    return data
+
+
+def _option(text: str, key: str, value: Any, index: int | None) -> Any:
+    try:
+        return parse_option(key, value)
+    except ServiceError:
+        raise SetupError(
+            "setup_bad_value",
+            key=key,
+            line=_line_of(text, key, index),
+            value=str(value),
+            expected=OPTIONS[key],
+        ) from None
+
+
+def import_setup(*, session: Session, text: str) -> SetupResult:
+    """Apply a setup file in one transaction (all or nothing)."""
+    data = parse_setup(text)
+    result = SetupResult()
+    now = utcnow()
+    for key in ("timezone", "locale"):
+        if key in data:
+            row = session.get(Setting, key) or Setting(key=key, value="")
+            row.value = str(data[key])
+            session.add(row)
+    default_tz = data.get("timezone") or _setting(session, "timezone", "UTC")
+    default_locale = data.get("locale") or _setting(session, "locale", "en")
+    for user_id in data["admins"]:
+        member = session.get(Member, user_id) or Member(user_id=user_id)
+        member.is_admin, member.updated_at = True, now
+        session.add(member)
+        result.admins += 1
+    session.flush()
+    for entry in data["department"]:
+        clean = " ".join(entry["name"].split())
+        department = session.exec(
+            select(Department).where(Department.name_key == name_key(clean))
+        ).first()
+        if department is None:
+            department = Department(
+                name=clean, name_key=name_key(clean), timezone=default_tz, locale=default_locale
+            )
+            result.created.append(clean)
+        else:
+            department.name = clean
+            result.updated.append(clean)
+        if "channel" in entry:
+            department.channel = entry["channel"]
+        for key in OPTIONS:
+            if key in entry:
+                setattr(department, key, entry[key])
+        department.updated_at = now
+        session.add(department)
+        session.flush()
+        for role, key in (("manager", "managers"), ("rep", "reps")):
+            for user_id in entry[key]:
+                member = session.get(Member, user_id) or Member(user_id=user_id)
+                member.department_id, member.role, member.updated_at = department.id, role, now
+                session.add(member)
+                result.members += 1
+    session.commit()
+    return result
+
+
+def _setting(session: Session, key: str, default: str) -> str:
+    row = session.get(Setting, key)
+    return row.value if row else default

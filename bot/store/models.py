@@ -1,0 +1,229 @@
+"""SQLModel tables for the whole design.
+
+Conventions: every timestamp is an aware ``datetime`` stored in UTC (SQLModel's UTCDateTime:
+aware values in, UTC values out, on SQLite and PostgreSQL alike); local time exists only at the
+edges, in each department's IANA timezone. Money is
+an integer number of cents. Slack ids (users, channels) are stored as given by Slack.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, as every table stores it."""
+    return datetime.now(UTC)
+
+
+class Setting(SQLModel, table=True):
+    """Workspace-wide settings from the setup file (default timezone, locale)."""
+
+    __tablename__ = "setting"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=400)
+
+
+class Department(SQLModel, table=True):
+    __tablename__ = "department"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    #: case-folded name: department names are unique case-insensitively.
+    name_key: str = Field(max_length=80, unique=True)
+    channel: str | None = Field(default=None, max_length=32)
+    timezone: str = Field(default="UTC", max_length=64)
+    locale: str = Field(default="en", max_length=8)
+    daily_digest: str | None = Field(default="09:00", max_length=16)
+    weekly_digest: str | None = Field(default="fri 17:00", max_length=16)
+    meeting: str | None = Field(default=None, max_length=16)
+    claim_days: int = 14
+    warn_days: int = 3
+    max_leads_per_rep: int = 200
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Member(SQLModel, table=True):
+    """A Slack user known to salesbot: in at most one department, as rep or manager."""
+
+    __tablename__ = "member"
+    user_id: str = Field(primary_key=True, max_length=32)
+    department_id: int | None = Field(
+        default=None, foreign_key="department.id", index=True, ondelete="SET NULL"
+    )
+    #: "rep" or "manager" within the department; None when in no department.
+    role: str | None = Field(default=None, max_length=16)
+    is_admin: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Lead(SQLModel, table=True):
+    """A customer. Each of its two keys is unique: a claim matching either is the same customer."""
+
+    __tablename__ = "lead"
+    __table_args__ = (
+        Index("ix_lead_owner_expires", "owner_id", "expires_at"),
+        Index("ix_lead_department_stage", "department_id", "stage"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200, unique=True)
+    domain: str | None = Field(default=None, max_length=253, unique=True)
+    owner_id: str | None = Field(default=None, max_length=32)
+    department_id: int | None = Field(
+        default=None, foreign_key="department.id", index=True, ondelete="SET NULL"
+    )
+    stage: str = Field(default="new", max_length=16)
+    amount_cents: int | None = Field(default=None, sa_type=BigInteger)
+    lost_reason: str | None = Field(default=None, max_length=400)
+    claimed_at: datetime | None = None
+    stage_changed_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    expires_at: datetime | None = Field(default=None, index=True)
+    warned_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OwnershipEvent(SQLModel, table=True):
+    """The audit trail: every change of owner, department or stage."""
+
+    __tablename__ = "ownership_event"
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_id: str | None = Field(default=None, max_length=32)
+    #: claim, release, transfer, expire, stage, won, lost
+    action: str = Field(max_length=16)
+    from_owner: str | None = Field(default=None, max_length=32)
+    to_owner: str | None = Field(default=None, max_length=32)
+    from_department_id: int | None = None
+    to_department_id: int | None = None
+    from_stage: str | None = Field(default=None, max_length=16)
+    to_stage: str | None = Field(default=None, max_length=16)
+    reason: str | None = Field(default=None, max_length=400)
+
+
+class ClaimConflict(SQLModel, table=True):
+    """A claim refused because another rep owns the customer (counted in weekly digests)."""
+
+    __tablename__ = "claim_conflict"
+    __table_args__ = (Index("ix_claim_conflict_department_at", "department_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=32)
+    department_id: int | None = None
+    owner_department_id: int | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Activity(SQLModel, table=True):
+    __tablename__ = "activity"
+    __table_args__ = (
+        Index("ix_activity_department_at", "department_id", "occurred_at"),
+        Index("ix_activity_user_at", "user_id", "occurred_at"),
+        Index("ix_activity_lead", "lead_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32)
+    department_id: int | None = Field(
+        default=None, foreign_key="department.id", ondelete="SET NULL"
+    )
+    lead_id: int | None = Field(default=None, foreign_key="lead.id", ondelete="SET NULL")
+    #: call, visit, demo, email, meeting, proposal, other
+    kind: str = Field(max_length=16)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    occurred_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Target(SQLModel, table=True):
+    """A goal for a department (user_id empty) or a rep, per metric and period kind."""
+
+    __tablename__ = "target"
+    __table_args__ = (
+        UniqueConstraint("department_id", "user_id", "metric", "period", name="uq_target_scope"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    department_id: int = Field(foreign_key="department.id", index=True, ondelete="CASCADE")
+    #: "" for a department target (an empty string keeps the unique constraint effective).
+    user_id: str = Field(default="", max_length=32)
+    #: revenue (cents), wins, activities, new-leads
+    metric: str = Field(max_length=16)
+    #: week, month, quarter
+    period: str = Field(max_length=8)
+    value: int = Field(sa_type=BigInteger)
+    set_by: str | None = Field(default=None, max_length=32)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Kudos(SQLModel, table=True):
+    __tablename__ = "kudos"
+    __table_args__ = (
+        Index("ix_kudos_giver_at", "giver_id", "created_at"),
+        Index("ix_kudos_department_at", "department_id", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    giver_id: str = Field(max_length=32)
+    recipient_id: str = Field(max_length=32, index=True)
+    department_id: int | None = Field(
+        default=None, foreign_key="department.id", ondelete="SET NULL"
+    )
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    value: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Feedback(SQLModel, table=True):
+    """Private coaching from a manager to one rep."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_recipient_at", "recipient_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: str = Field(max_length=32)
+    recipient_id: str = Field(max_length=32)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TransferRequest(SQLModel, table=True):
+    __tablename__ = "transfer_request"
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True, ondelete="CASCADE")
+    from_user: str = Field(max_length=32)
+    to_user: str = Field(max_length=32)
+    requested_by: str = Field(max_length=32)
+    #: pending, approved, rejected, cancelled
+    status: str = Field(default="pending", max_length=16, index=True)
+    decided_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
+
+
+class Outbox(SQLModel, table=True):
+    """A post to Slack, keyed ``job:department:period``; the unique key makes it exactly-once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    channel: str = Field(max_length=32)
+    #: {"text": ..., "blocks": [...]} and, for a file, {"file": {...}}
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=400)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Events Slack delivered, by event_id: a re-delivery is recognised and skipped."""
+
+    __tablename__ = "processed_event"
+    event_id: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,12 @@
+"""All listeners; ``register(app)`` wires every listener folder into the Bolt app."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers import commands, events
+
+
+def register(app: App) -> None:
+    commands.register(app)
+    events.register(app)

@@ -1,0 +1,106 @@
+"""``/sales``: help, department management, and (in later modules) reports."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App
+from sqlmodel import Session
+
+from bot import render
+from bot.services import departments as svc
+from handlers.parsing import as_user, channel_id, is_help, tokens
+
+DEPT_ACTIONS = ("list", "show", "create", "rename", "channel", "add", "remove", "set")
+
+
+def register(app: App) -> None:
+    app.command("/sales")(sales_command)
+
+
+def sales_command(ack: Ack, command: dict, session: Session, locale: str) -> None:
+    args = tokens(command.get("text"))
+    if not args or is_help(args):
+        ack(**render.message("help.all", locale).ephemeral())
+        return
+    sub, rest = args[0].lower(), args[1:]
+    if sub == "dept":
+        ack(**dept(rest, actor=command["user_id"], session=session, locale=locale).ephemeral())
+    elif sub in ("report", "digest", "agenda", "export"):
+        ack(**render.message("help.not_yet", locale, command="/sales " + sub).ephemeral())
+    else:
+        ack(
+            **render.message(
+                "errors.unknown_subcommand", locale, command="/sales", given=args[0]
+            ).ephemeral()
+        )
+
+
+def dept(args: list[str], *, actor: str, session: Session, locale: str) -> render.Message:
+    """``/sales dept …``; each branch calls one service function and renders its result."""
+    action = args[0].lower() if args else "list"
+    rest = args[1:]
+    if action not in DEPT_ACTIONS or is_help(args):
+        return render.message("help.dept", locale)
+    if action == "list":
+        return render.message("dept.list", locale, departments=svc.list_departments(session))
+    if not rest:
+        return render.message("errors.dept_usage", locale, action=action)
+    name = rest[0]
+    if action == "show":
+        department = svc.find_department(session, name)
+        return render.message(
+            "dept.show",
+            locale,
+            department=department,
+            members=svc.members_of(session, department),
+        )
+    if action == "create":
+        channel = channel_id(rest[-1]) if len(rest) > 1 else None
+        name = " ".join(rest[:-1]) if channel else " ".join(rest)
+        department = svc.create_department(session=session, actor=actor, name=name, channel=channel)
+        return render.message("dept.created", locale, department=department)
+    if action == "rename" and len(rest) >= 2:
+        old = svc.find_department(session, name).name
+        department = svc.rename_department(
+            session=session, actor=actor, name=name, new_name=" ".join(rest[1:])
+        )
+        return render.message("dept.renamed", locale, old=old, department=department)
+    if action == "channel" and len(rest) == 2:
+        department = svc.set_channel(
+            session=session, actor=actor, name=name, channel=channel_id(rest[1])
+        )
+        return render.message("dept.channel_set", locale, department=department)
+    if action in ("add", "remove") and len(rest) >= 2:
+        users = [u for u in map(as_user, rest[1:]) if u]
+        roles = [t.lower() for t in rest[1:] if as_user(t) is None]
+        role = roles[0] if roles else "rep"
+        if not users or len(roles) > 1:
+            return render.message("errors.dept_usage", locale, action=action)
+        done = []
+        for user in users:
+            if action == "add":
+                department, member = svc.add_member(
+                    session=session, actor=actor, name=name, user_id=user, role=role
+                )
+            else:
+                department, member = svc.remove_member(
+                    session=session, actor=actor, name=name, user_id=user
+                )
+            done.append(member.user_id)
+        template = "dept.added" if action == "add" else "dept.removed"
+        return render.message(template, locale, department=department, users=done, role=role)
+    if action == "set" and len(rest) >= 3:
+        department, value = svc.set_option(
+            session=session,
+            actor=actor,
+            name=name,
+            key=rest[1].lower().replace("-", "_"),
+            value=" ".join(rest[2:]),
+        )
+        return render.message(
+            "dept.option_set",
+            locale,
+            department=department,
+            key=rest[1].lower().replace("-", "_"),
+            value=value,
+        )
+    return render.message("errors.dept_usage", locale, action=action)

@@ -1,0 +1,11 @@
+"""Event listeners."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers.events import home
+
+
+def register(app: App) -> None:
+    home.register(app)

@@ -1,0 +1,49 @@
+"""Turning slash-command text into arguments: quoting, mentions, channels."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from bot.services.errors import InvalidInput
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_CHANNEL = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def tokens(text: str | None) -> list[str]:
+    """Split like a shell, so ``"Key Accounts"`` stays one argument."""
+    try:
+        return shlex.split(text or "")
+    except ValueError:
+        raise InvalidInput("unbalanced_quotes", text=text or "") from None
+
+
+def as_user(token: str) -> str | None:
+    """``<@U123|alice>`` (what Slack sends with should_escape) or a bare ``U123`` → ``U123``."""
+    match = _MENTION.match(token)
+    if match:
+        return match.group(1)
+    return token if re.match(r"^[UW][A-Z0-9]{2,}$", token) else None
+
+
+def user_id(token: str) -> str:
+    """Like :func:`as_user`, but a token that is not a user is bad input."""
+    found = as_user(token)
+    if found is None:
+        raise InvalidInput("bad_user", value=token)
+    return found
+
+
+def channel_id(token: str) -> str:
+    """``<#C123|sales>`` or a bare ``C123`` → ``C123``."""
+    match = _CHANNEL.match(token)
+    if match:
+        return match.group(1)
+    if re.match(r"^[CGD][A-Z0-9]{2,}$", token):
+        return token
+    raise InvalidInput("bad_channel", value=token)
+
+
+def is_help(args: list[str]) -> bool:
+    return bool(args) and args[0].lower() in ("help", "-h", "--help", "帮助", "?")
