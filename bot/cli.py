@@ -127,8 +127,10 @@ def _setup(path: Path) -> int:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        print(render.text("cli.setup_failed", None, path=str(path), reason=error.strerror),
-              file=sys.stderr)
+        print(
+            render.text("cli.setup_failed", None, path=str(path), reason=error.strerror),
+            file=sys.stderr,
+        )
         return 2
     engine = make_engine(settings.database_url)
     _migrate_at_start(settings)
@@ -137,8 +139,7 @@ def _setup(path: Path) -> int:
             result = import_setup(session=session, text=text)
     except ServiceError as error:
         reason = render.text(f"errors.{error.template}", None, **error.data)
-        print(render.text("cli.setup_failed", None, path=str(path), reason=reason),
-              file=sys.stderr)
+        print(render.text("cli.setup_failed", None, path=str(path), reason=reason), file=sys.stderr)
         return 2
     print(render.text("cli.setup_done", None, result=result))
     return 0

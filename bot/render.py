@@ -50,8 +50,18 @@ def slack_escape(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+class SlackMarkup(str):
+    """Text already in Slack markup (a mention built by a filter): not escaped again."""
+
+
 def _finalize(value: Any) -> Any:
-    return slack_escape(value) if isinstance(value, str) else value
+    if isinstance(value, SlackMarkup) or not isinstance(value, str):
+        return value
+    return slack_escape(value)
+
+
+def _mention(user_id: str | None) -> str:
+    return SlackMarkup(f"<@{user_id}>") if user_id else "—"
 
 
 def _money(cents: int | None) -> str:
@@ -78,7 +88,7 @@ def environment() -> Environment:
     )
     env.filters["money"] = _money
     env.filters["bar"] = _bar
-    env.filters["mention"] = lambda user_id: f"<@{user_id}>" if user_id else "—"
+    env.filters["mention"] = _mention
     return env
 
 
@@ -86,7 +96,7 @@ def _normalise_locale(locale: str | None) -> str:
     return locale if locale in LOCALES else DEFAULT_LOCALE
 
 
-def text(name: str, locale: str | None = None, **data: Any) -> str:
+def text(name: str, locale: str | None = None, /, **data: Any) -> str:
     """Render the macro ``area.macro`` of ``templates/<locale>/area.j2`` to a string."""
     area, _, macro = name.partition(".")
     template = environment().get_template(f"{_normalise_locale(locale)}/{area}.j2")
@@ -210,7 +220,7 @@ def to_blocks(markup: str) -> tuple[list[dict[str, Any]], str]:
     return blocks, "\n".join(fallback)
 
 
-def message(name: str, locale: str | None = None, **data: Any) -> Message:
+def message(name: str, locale: str | None = None, /, **data: Any) -> Message:
     """Render a macro to a Slack message within Slack's limits."""
     blocks, fallback = to_blocks(text(name, locale, **data))
     if len(blocks) > MAX_BLOCKS:

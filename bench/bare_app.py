@@ -1,0 +1,38 @@
+"""A bare Bolt app that only acks ``/sales``: the baseline for ``bench/http_load.py``.
+
+Served by gunicorn as ``bare_app:app`` (a WSGI callable). Settings come from the environment:
+``SLACK_SIGNING_SECRET``, ``SLACK_BOT_TOKEN`` and ``SLACK_API_URL`` (the local fake Slack).
+Bolt's default ``process_before_response=False`` is kept, as a real bare app would.
+"""
+
+from __future__ import annotations
+
+import os
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+
+bolt = App(
+    signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+    client=WebClient(base_url=os.environ["SLACK_API_URL"], token=os.environ["SLACK_BOT_TOKEN"]),
+    token_verification_enabled=False,
+)
+
+
+@bolt.command("/sales")
+def _sales(ack) -> None:
+    ack()
+
+
+_handler = SlackRequestHandler(bolt)
+
+
+def app(environ, start_response):
+    if environ.get("PATH_INFO") == "/healthz":
+        body = b'{"ok": true}'
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+    return _handler(environ, start_response)

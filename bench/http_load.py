@@ -1,0 +1,396 @@
+"""HTTP load benchmark: ``salesbot serve`` against a bare Bolt app, both behind gunicorn.
+
+Run from the repository root::
+
+    .venv/bin/python bench/http_load.py [--requests N] [--concurrency 1,8,32]
+
+Everything runs on 127.0.0.1: an in-process fake Slack Web API, ``salesbot serve`` (SQLite in
+a temporary directory) and a baseline, ``bench/bare_app.py`` (a Bolt app that only acks
+``/sales``), served by gunicorn with the same settings (1 worker, gthread, 8 threads). Each
+client thread sends signed ``/sales help`` slash commands over one keep-alive connection. For
+every concurrency level the two servers are measured in alternating rounds (A B B A ...) so
+that both see the same machine conditions. The whole run gives up after five minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+from bot.devslack.fake_slack import FakeSlack
+
+HOST = "127.0.0.1"
+BOT_TOKEN = "xoxb-bench"
+SIGNING_SECRET = "bench-secret"
+TOTAL_BUDGET_S = 300.0
+STARTUP_TIMEOUT_S = 60.0
+REQUEST_TIMEOUT_S = 15.0
+WARMUP = 30
+ROUNDS = 4  # rounds per server per concurrency level, interleaved A B B A
+LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
+BENCH_DIR = Path(__file__).resolve().parent
+
+
+class BenchError(RuntimeError):
+    """The benchmark cannot go on (a server did not start, time ran out)."""
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def check(self, what: str) -> None:
+        if self.left() <= 0:
+            raise BenchError(f"gave up after {TOTAL_BUDGET_S:.0f} s ({what})")
+
+
+@dataclass
+class Server:
+    name: str
+    proc: subprocess.Popen
+    log_path: Path
+    port: int = 0
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class Result:
+    latencies: list[float] = field(default_factory=list)  # seconds, successful requests only
+    requests: int = 0
+    errors: int = 0
+    elapsed: float = 0.0  # wall time of the measured rounds
+
+    def add(self, other: Result) -> None:
+        self.latencies.extend(other.latencies)
+        self.requests += other.requests
+        self.errors += other.errors
+        self.elapsed += other.elapsed
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return math.nan
+        ordered = sorted(self.latencies)
+        index = max(0, math.ceil(q / 100 * len(ordered)) - 1)
+        return ordered[index] * 1000
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.elapsed if self.elapsed > 0 else math.nan
+
+
+def venv_bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def start_server(name: str, argv: list[str], env: dict[str, str], workdir: Path) -> Server:
+    log_path = workdir / f"{name}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Server(name=name, proc=proc, log_path=log_path)
+
+
+def wait_ready(server: Server, deadline: Deadline) -> None:
+    """Find the port in gunicorn's log, then poll ``GET /healthz`` until it answers 200."""
+    limit = time.monotonic() + min(STARTUP_TIMEOUT_S, max(deadline.left(), 0))
+    while not server.port:
+        if server.proc.poll() is not None:
+            raise BenchError(
+                f"{server.name} exited with {server.proc.returncode} before listening; "
+                f"log {server.log_path}:\n{server.log_tail()}"
+            )
+        match = LISTENING.search(server.log_path.read_text(errors="replace"))
+        if match:
+            server.port = int(match.group(1))
+            break
+        if time.monotonic() > limit:
+            raise BenchError(f"{server.name} never listened; log:\n{server.log_tail()}")
+        time.sleep(0.05)
+    last = "no answer"
+    while True:
+        if server.proc.poll() is not None:
+            raise BenchError(
+                f"{server.name} exited with {server.proc.returncode}; log:\n{server.log_tail()}"
+            )
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=5)
+        try:
+            conn.request("GET", "/healthz")
+            response = conn.getresponse()
+            body = response.read()
+            if response.status == 200:
+                return
+            last = f"{response.status} {body[:200]!r}"
+        except OSError as error:
+            last = repr(error)
+        finally:
+            conn.close()
+        if time.monotonic() > limit:
+            raise BenchError(
+                f"{server.name} /healthz never answered 200 (last: {last}); log:\n"
+                f"{server.log_tail()}"
+            )
+        time.sleep(0.1)
+
+
+def stop_server(server: Server) -> None:
+    if server.proc.poll() is None:
+        server.proc.terminate()
+        try:
+            server.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait(timeout=5)
+
+
+class Signer:
+    def __init__(self, response_url: str) -> None:
+        self.verifier = SignatureVerifier(SIGNING_SECRET)
+        self.body = urlencode(
+            {
+                "command": "/sales",
+                "text": "help",
+                "user_id": "U0BENCH",
+                "channel_id": "C0BENCH",
+                "team_id": "T0TEAM",
+                "response_url": response_url,
+                "trigger_id": "1.2.3",
+            }
+        )
+        self.payload = self.body.encode()
+
+    def headers(self) -> dict[str, str]:
+        timestamp = str(int(time.time()))
+        signature = self.verifier.generate_signature(timestamp=timestamp, body=self.body)
+        return {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        }
+
+
+def run_round(
+    port: int, concurrency: int, count: int, signer: Signer, deadline: Deadline
+) -> Result:
+    """Send ``count`` signed requests from ``concurrency`` keep-alive clients."""
+    lock = threading.Lock()
+    remaining = [count]
+    results = [Result() for _ in range(concurrency)]
+    barrier = threading.Barrier(concurrency + 1)
+
+    def take() -> bool:
+        with lock:
+            if remaining[0] <= 0:
+                return False
+            remaining[0] -= 1
+            return True
+
+    def client(result: Result) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_S)
+        try:
+            conn.connect()
+            barrier.wait()
+            while deadline.left() > 0 and take():
+                started = time.perf_counter()
+                try:
+                    conn.request("POST", "/slack/events", signer.payload, signer.headers())
+                    response = conn.getresponse()
+                    response.read()
+                    ok = response.status == 200
+                    if response.will_close:
+                        conn.close()
+                except (OSError, http.client.HTTPException):
+                    ok = False
+                    conn.close()  # the next request reconnects
+                result.requests += 1
+                if ok:
+                    result.latencies.append(time.perf_counter() - started)
+                else:
+                    result.errors += 1
+        except threading.BrokenBarrierError:
+            pass
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(r,), daemon=True) for r in results]
+    for thread in threads:
+        thread.start()
+    try:
+        barrier.wait(timeout=max(min(deadline.left(), 30), 0.1))
+    except threading.BrokenBarrierError as error:
+        raise BenchError("client threads could not connect") from error
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join(timeout=max(deadline.left(), 0) + REQUEST_TIMEOUT_S)
+    total = Result(elapsed=time.perf_counter() - started)
+    for result in results:
+        total.add(result)
+    deadline.check(f"{concurrency} clients on port {port}")
+    return total
+
+
+def split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def benchmark(
+    servers: list[Server], levels: list[int], requests: int, signer: Signer, deadline: Deadline
+) -> dict[tuple[str, int], Result]:
+    results: dict[tuple[str, int], Result] = {}
+    for concurrency in levels:
+        for server in servers:
+            warm = run_round(server.port, concurrency, WARMUP, signer, deadline)
+            if warm.errors:
+                print(f"warning: {server.name} warm-up had {warm.errors} errors", file=sys.stderr)
+            results[(server.name, concurrency)] = Result()
+        for index, count in enumerate(split(requests, ROUNDS)):
+            order = servers if index % 2 == 0 else list(reversed(servers))
+            for server in order:
+                round_result = run_round(server.port, concurrency, count, signer, deadline)
+                results[(server.name, concurrency)].add(round_result)
+        print(f"  concurrency {concurrency} done", file=sys.stderr)
+    return results
+
+
+def report(servers: list[Server], levels: list[int], results: dict[tuple[str, int], Result]):
+    header = (
+        f"{'server':<10} {'concurrency':>11} {'requests':>8} {'errors':>6} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'req/s':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for concurrency in levels:
+        for server in servers:
+            r = results[(server.name, concurrency)]
+            print(
+                f"{server.name:<10} {concurrency:>11} {r.requests:>8} {r.errors:>6} "
+                f"{r.percentile(50):>8.2f} {r.percentile(99):>8.2f} {r.rate:>9.1f}"
+            )
+    print()
+    print("salesbot / bare")
+    print(f"{'concurrency':>11} {'p50 ratio':>10} {'req/s ratio':>12}")
+    for concurrency in levels:
+        ours, bare = results[("salesbot", concurrency)], results[("bare", concurrency)]
+        p50 = ours.percentile(50) / bare.percentile(50) if bare.latencies else math.nan
+        rate = ours.rate / bare.rate if bare.rate else math.nan
+        print(f"{concurrency:>11} {p50:>10.2f} {rate:>12.2f}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400, help="requests per server and level")
+    parser.add_argument(
+        "--concurrency", default="1,8,32", help="comma-separated client counts (default 1,8,32)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.levels = [int(part) for part in args.concurrency.split(",") if part.strip()]
+    except ValueError:
+        parser.error("--concurrency expects comma-separated integers, e.g. 1,8,32")
+    if not args.levels or min(args.levels) < 1 or args.requests < 1:
+        parser.error("--requests and every --concurrency value must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    deadline = Deadline(TOTAL_BUDGET_S)
+    fake = FakeSlack().start()
+    servers: list[Server] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="salesbot-bench-") as tmp:
+            workdir = Path(tmp)
+            env = dict(os.environ)
+            env.pop("PORT", None)
+            env.update(
+                SLACK_BOT_TOKEN=BOT_TOKEN,
+                SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                SLACK_API_URL=fake.url,
+                DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
+                WEB_CONCURRENCY="1",
+                WEB_THREADS="8",
+            )
+            bare_env = dict(env, PYTHONPATH=str(BENCH_DIR))
+            try:
+                servers.append(
+                    start_server(
+                        "salesbot",
+                        [venv_bin("salesbot"), "serve", "--host", HOST, "--port", "0"],
+                        env,
+                        workdir,
+                    )
+                )
+                servers.append(
+                    start_server(
+                        "bare",
+                        [
+                            venv_bin("gunicorn"),
+                            "--bind",
+                            f"{HOST}:0",
+                            "--workers",
+                            "1",
+                            "--threads",
+                            "8",
+                            "--worker-class",
+                            "gthread",
+                            "--keep-alive",
+                            "5",
+                            "--timeout",
+                            "30",
+                            "bare_app:app",
+                        ],
+                        bare_env,
+                        workdir,
+                    )
+                )
+                for server in servers:
+                    wait_ready(server, deadline)
+                print(
+                    f"salesbot on :{servers[0].port}, bare on :{servers[1].port}; "
+                    f"{args.requests} requests per level after {WARMUP} warm-up",
+                    file=sys.stderr,
+                )
+                signer = Signer(fake.response_url())
+                results = benchmark(servers, args.levels, args.requests, signer, deadline)
+            finally:
+                for server in servers:
+                    stop_server(server)
+            report(servers, args.levels, results)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

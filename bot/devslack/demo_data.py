@@ -1,0 +1,124 @@
+"""The demo company: three departments, their people, leads and two weeks of activities.
+
+Departments and people go through the same setup import an admin uses; leads and activities
+are written straight into the store.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.services.setup import import_setup
+from bot.store.models import Activity, Lead, OwnershipEvent, utcnow
+
+ADMIN = "U0ADMIN"
+
+SETUP = """
+timezone = "Asia/Shanghai"
+locale = "en"
+admins = ["U0ADMIN"]
+
+[[department]]
+name = "Enterprise"
+channel = "C0ENT"
+managers = ["U0MGR1"]
+reps = ["U0REP1", "U0REP2"]
+daily_digest = "09:00"
+weekly_digest = "fri 17:00"
+meeting = "mon 10:00"
+claim_days = 14
+warn_days = 3
+
+[[department]]
+name = "SMB"
+channel = "C0SMB"
+locale = "zh-CN"
+managers = ["U0MGR2"]
+reps = ["U0REP3", "U0REP4"]
+claim_days = 7
+warn_days = 2
+
+[[department]]
+name = "Farmers"
+channel = "C0FARM"
+timezone = "Europe/Berlin"
+managers = ["U0MGR3"]
+reps = ["U0REP5"]
+"""
+
+LEADS = [
+    ("Acme Corp", "acme", "acme.com", "U0REP1", 1, "proposal"),
+    ("Globex Ltd", "globex", "globex.com", "U0REP2", 1, "qualified"),
+    ("Initech", "initech", None, "U0REP3", 2, "contacted"),
+    ("Umbrella Co", "umbrella", "umbrella.example", "U0REP4", 2, "new"),
+    ("Hooli", "hooli", "hooli.com", "U0REP5", 3, "negotiation"),
+    ("Stark Industries", "starkindustries", None, None, None, "new"),
+    ("Wayne Enterprises", "wayneenterprises", None, None, None, "new"),
+]
+KINDS = ("call", "visit", "demo", "email", "meeting", "proposal", "other")
+
+
+def seed(session: Session) -> dict[str, Any]:
+    """Fill an empty database; returns counts for the intro line."""
+    result = import_setup(session=session, text=SETUP)
+    now = utcnow()
+    rng = random.Random(7)
+    leads: list[Lead] = []
+    for name, key, domain, owner, department_id, stage in LEADS:
+        claimed = now - timedelta(days=rng.randint(3, 12))
+        lead = Lead(
+            name=name,
+            name_key=key,
+            domain=domain,
+            owner_id=owner,
+            department_id=department_id,
+            stage=stage,
+            claimed_at=claimed if owner else None,
+            last_activity_at=claimed if owner else None,
+            expires_at=claimed + timedelta(days=14) if owner else None,
+            stage_changed_at=claimed,
+        )
+        session.add(lead)
+        session.flush()
+        if owner:
+            session.add(
+                OwnershipEvent(
+                    lead_id=lead.id,
+                    at=claimed,
+                    actor_id=owner,
+                    action="claim",
+                    to_owner=owner,
+                    to_department_id=department_id,
+                    to_stage="new",
+                )
+            )
+        leads.append(lead)
+    activities = 0
+    owned = [lead for lead in leads if lead.owner_id]
+    for day in range(14):
+        for lead in owned:
+            if rng.random() < 0.55:
+                when = now - timedelta(days=day, hours=rng.randint(0, 8))
+                session.add(
+                    Activity(
+                        user_id=lead.owner_id,
+                        department_id=lead.department_id,
+                        lead_id=lead.id,
+                        kind=rng.choice(KINDS),
+                        note=None,
+                        occurred_at=when,
+                        created_at=when,
+                    )
+                )
+                activities += 1
+    session.commit()
+    return {
+        "departments": len(result.created) + len(result.updated),
+        "members": result.members,
+        "leads": len(leads),
+        "activities": activities,
+    }

@@ -1,0 +1,292 @@
+"""``salesbot shell`` and ``salesbot demo``: the bot in a terminal, no Slack account needed.
+
+The shell is not a second code path: every typed line becomes a signed request that goes
+through ``app.dispatch``, exactly like one from Slack. Whatever the bot then sends to the Web
+API lands on the local fake Slack and is printed, rendered readably. Meta commands (``:help``)
+switch user and channel, click buttons, move the clock and open the Home tab.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from sqlmodel import select
+
+from bot import render
+from bot.app import build_app
+from bot.clock import Clock
+from bot.config import Settings, load_settings
+from bot.devslack import render_text
+from bot.devslack.fake_slack import FakeSlack
+from bot.devslack.signing import command_body, event_body, payload_body, signed_headers
+from bot.store.db import make_engine, session_scope, upgrade
+from bot.store.models import Member
+
+SHELL_SECRET = "salesbot-shell-secret"
+DEFAULT_CHANNEL = "C0SHELL"
+
+
+class Shell:
+    """A REPL over an injectable stdin/stdout."""
+
+    def __init__(
+        self,
+        app: App,
+        fake: FakeSlack,
+        *,
+        secret: str,
+        user: str,
+        channel: str,
+        clock: Clock,
+        stdin: TextIO,
+        stdout: TextIO,
+    ) -> None:
+        self.app, self.fake, self.secret, self.clock = app, fake, secret, clock
+        self.user, self.channel = user, channel
+        self.stdin, self.stdout = stdin, stdout
+        self.buttons: list[render_text.Button] = []
+        self.events = 0
+
+    # ── output ───────────────────────────────────────────────────────────────────────────
+    def say(self, text: str) -> None:
+        print(text, file=self.stdout)
+
+    def _show(self, heading: str, text: str | None, blocks: list[dict] | None) -> None:
+        self.say(f"── {heading}")
+        self.say(render_text.render_message(text=text, blocks=blocks))
+        found = render_text.buttons(blocks or [])
+        if found:
+            self.buttons = found
+
+    def _show_calls(self, mark: int) -> None:
+        for call in self.fake.calls_since(mark):
+            body = call.body
+            if call.method in ("chat.postMessage", "chat.postEphemeral"):
+                where = body.get("channel")
+                prefix = "only you see" if call.method == "chat.postEphemeral" else "posted to"
+                self._show(f"{prefix} {where}", body.get("text"), body.get("blocks"))
+            elif call.method == "response_url":
+                private = body.get("response_type") != "in_channel"
+                heading = "only you see" if private else f"posted to {self.channel}"
+                self._show(heading, body.get("text"), body.get("blocks"))
+            elif call.method in ("views.publish", "views.open", "views.update", "views.push"):
+                self.say(f"── {call.method}")
+                view = body.get("view") or {}
+                self.say(render_text.render_view(view))
+                self.buttons = render_text.buttons(view) or self.buttons
+            elif call.method not in ("auth.test", "users.info", "conversations.open"):
+                self.say(f"── {call.method} {json.dumps(body, ensure_ascii=False)[:300]}")
+
+    def _show_response(self, response: BoltResponse) -> None:
+        if response.status != 200:
+            self.say(f"── HTTP {response.status} {response.body}")
+            return
+        if not response.body:
+            return
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            self.say(response.body)
+            return
+        if isinstance(data, dict) and ("text" in data or "blocks" in data):
+            self._show("only you see", data.get("text"), data.get("blocks"))
+
+    # ── input ────────────────────────────────────────────────────────────────────────────
+    def dispatch(self, body: str) -> None:
+        mark = self.fake.mark()
+        request = BoltRequest(body=body, headers=signed_headers(self.secret, body))
+        self._show_response(self.app.dispatch(request))
+        self._show_calls(mark)
+
+    def command(self, line: str) -> None:
+        name, _, text = line.partition(" ")
+        self.dispatch(
+            command_body(
+                name,
+                text.strip(),
+                user=self.user,
+                channel=self.channel,
+                response_url=self.fake.response_url(f"{self.user}-{name.strip('/')}"),
+            )
+        )
+
+    def click(self, number: str) -> None:
+        try:
+            button = self.buttons[int(number) - 1]
+        except (ValueError, IndexError):
+            self.say(render.text("shell.no_such_button", None, count=len(self.buttons)))
+            return
+        self.dispatch(
+            payload_body(
+                {
+                    "type": "block_actions",
+                    "user": {"id": self.user},
+                    "team": {"id": "T0TEAM"},
+                    "channel": {"id": self.channel},
+                    "trigger_id": "1.2.shell",
+                    "response_url": self.fake.response_url(f"{self.user}-click"),
+                    "actions": [
+                        {
+                            "type": "button",
+                            "action_id": button.action_id,
+                            "block_id": button.block_id or "b",
+                            "value": button.value,
+                            "action_ts": "1",
+                        }
+                    ],
+                }
+            )
+        )
+
+    def home(self) -> None:
+        self.events += 1
+        self.dispatch(
+            event_body(
+                {"type": "app_home_opened", "user": self.user, "tab": "home", "channel": "D0"},
+                event_id=f"Ev{self.events:06d}",
+            )
+        )
+
+    def meta(self, line: str) -> bool:
+        """Handle a ``:command``; returns False when the shell should stop."""
+        try:
+            words = shlex.split(line[1:])
+        except ValueError:
+            words = line[1:].split()
+        if not words:
+            return True
+        verb, args = words[0].lower(), words[1:]
+        if verb in ("q", "quit", "exit"):
+            return False
+        if verb == "as" and args:
+            self.user = args[0].lstrip("@").upper()
+            self.say(render.text("shell.now_user", None, user=self.user))
+        elif verb == "in" and args:
+            self.channel = args[0].lstrip("#").upper()
+            self.say(render.text("shell.now_channel", None, channel=self.channel))
+        elif verb == "click" and args:
+            self.click(args[0])
+        elif verb == "home":
+            self.home()
+        elif verb == "time":
+            self.time(args)
+        else:
+            self.say(render.text("shell.help", None))
+        return True
+
+    def time(self, args: list[str]) -> None:
+        if args:
+            value = args[0]
+            try:
+                if value.startswith("+"):
+                    unit = {"d": "days", "h": "hours", "m": "minutes"}[value[-1]]
+                    self.clock.advance(timedelta(**{unit: float(value[1:-1])}))
+                else:
+                    self.clock.set(datetime.fromisoformat(value))
+            except (KeyError, ValueError):
+                self.say(render.text("shell.bad_time", None, value=value))
+                return
+        self.say(render.text("shell.now_time", None, now=self.clock.now().isoformat()))
+
+    def loop(self) -> int:
+        self.say(render.text("shell.welcome", None, user=self.user, channel=self.channel))
+        while True:
+            if self.stdin.isatty():
+                self.stdout.write(f"{self.user}@{self.channel}> ")
+                self.stdout.flush()
+            line = self.stdin.readline()
+            if not line:
+                return 0
+            line = line.strip()
+            if not line or line.startswith("//"):
+                continue
+            if line.startswith(":"):
+                if not self.meta(line):
+                    return 0
+            elif line.startswith("/"):
+                self.command(line)
+            else:
+                self.say(render.text("shell.hint", None))
+
+
+def start(
+    settings: Settings,
+    *,
+    user: str | None,
+    channel: str | None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> tuple[Shell, FakeSlack]:
+    """Start a fake Slack and the app against ``settings.database_url``; return the shell."""
+    fake = FakeSlack().start()
+    settings = settings.model_copy(
+        update={
+            "slack_api_url": fake.url,
+            "slack_bot_token": "xoxb-shell",
+            "slack_signing_secret": SHELL_SECRET,
+        }
+    )
+    engine = make_engine(settings.database_url)
+    clock = Clock()
+    app = build_app(settings, engine=engine, clock=clock)
+    if user is None:
+        with session_scope(engine) as session:
+            admin = session.exec(select(Member.user_id).where(Member.is_admin)).first()
+        user = admin or "U0SHELL"
+    shell = Shell(
+        app,
+        fake,
+        secret=SHELL_SECRET,
+        user=user,
+        channel=channel or DEFAULT_CHANNEL,
+        clock=clock,
+        stdin=stdin or sys.stdin,
+        stdout=stdout or sys.stdout,
+    )
+    return shell, fake
+
+
+def run_shell(
+    settings: Settings,
+    *,
+    user: str | None = None,
+    channel: str | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    shell, fake = start(settings, user=user, channel=channel, stdin=stdin, stdout=stdout)
+    try:
+        return shell.loop()
+    finally:
+        fake.stop()
+
+
+def demo(*, db_path: Path, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """Build the demo company in a fresh SQLite file, show it, then open the shell."""
+    from bot.devslack import demo_data
+
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    for leftover in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        leftover.unlink(missing_ok=True)
+    settings = load_settings(database_url=f"sqlite:///{db_path}")
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        summary = demo_data.seed(session)
+    shell, fake = start(settings, user=demo_data.ADMIN, channel=None, stdin=stdin, stdout=stdout)
+    try:
+        shell.say(render.text("shell.demo_intro", None, path=str(db_path), **summary))
+        shell.command("/sales dept")
+        shell.command("/sales help")
+        if not stdin.isatty():
+            return 0
+        return shell.loop()
+    finally:
+        fake.stop()

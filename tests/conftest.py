@@ -1,0 +1,254 @@
+"""Fixtures: the local fake Slack on port 0, a database per backend, a live ``salesbot serve``.
+
+Every store test runs on SQLite and on PostgreSQL. PostgreSQL is a throwaway cluster the tests
+start (tests/pgcluster.py), or the server named by ``SALESBOT_TEST_POSTGRES_URL``. When neither
+is possible the PostgreSQL half is skipped, unless ``SALESBOT_REQUIRE_POSTGRES=1`` (as in CI):
+then it fails.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot.devslack.fake_slack import FakeSlack
+from bot.devslack.signing import command_body, event_body, payload_body, signed_headers
+from bot.store.db import make_engine, upgrade
+
+try:
+    from tests.pgcluster import PgCluster, PostgresUnavailable, start_cluster
+except ImportError:  # pytest run without the repository root on sys.path
+    from pgcluster import PgCluster, PostgresUnavailable, start_cluster  # type: ignore[no-redef]
+
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test-token"
+SALESBOT = str(Path(sys.executable).with_name("salesbot"))
+
+#: Variables that must never leak from the developer's shell into a test.
+_CLEARED = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "DATABASE_URL",
+    "SLACK_API_URL",
+    "PORT",
+    "SALESBOT_TZ",
+    "SALESBOT_LOCALE",
+    "SALESBOT_AUTO_MIGRATE",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _CLEARED:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+# ── databases ────────────────────────────────────────────────────────────────────────────────
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster | str]:
+    given = os.environ.get("SALESBOT_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    try:
+        cluster = start_cluster(tmp_path_factory.mktemp("pg"))
+    except PostgresUnavailable as error:
+        if os.environ.get("SALESBOT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (SALESBOT_REQUIRE_POSTGRES=1): {error}")
+        pytest.skip(f"PostgreSQL unavailable: {error}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'salesbot.db'}"
+        return
+    pg = request.getfixturevalue("postgres")
+    if isinstance(pg, str):  # a developer's own server: use it as given
+        yield pg
+        return
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = pg.create_database(name)
+    yield url
+    pg.drop_database(name)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a schema built by the migrations."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+# ── a live server ────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        """Everything a user reads in an ephemeral reply: its text and its blocks' text."""
+        data = self.json()
+        return data.get("text", "") + "\n" + json.dumps(data.get("blocks", []), ensure_ascii=False)
+
+
+class LiveServer:
+    """``salesbot serve`` in a subprocess, reached with signed requests like Slack's."""
+
+    def __init__(self, *, db_url: str, fake: FakeSlack, log_path: Path) -> None:
+        self.fake, self.log_path, self.db_url = fake, log_path, db_url
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in _CLEARED},
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.url,
+            "DATABASE_URL": db_url,
+            "WEB_THREADS": "8",
+        }
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [SALESBOT, "serve", "--host", "127.0.0.1", "--port", "0"],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self.port = self._wait_for_port()
+        self._wait_healthy()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def _wait_for_port(self, timeout: float = 30) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", self.log())
+            if match:
+                return int(match.group(1))
+            if self.process.poll() is not None:
+                raise RuntimeError(f"salesbot serve exited:\n{self.log()}")
+            time.sleep(0.05)
+        raise RuntimeError(f"salesbot serve did not start:\n{self.log()}")
+
+    def _wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.get("/healthz").status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"salesbot serve is not healthy:\n{self.log()}")
+
+    def request(self, method: str, path: str, body: str = "", headers: dict | None = None) -> Reply:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request(method, path, body=body.encode(), headers=headers or {})
+            response = connection.getresponse()
+            return Reply(response.status, response.read().decode())
+        finally:
+            connection.close()
+
+    def get(self, path: str) -> Reply:
+        return self.request("GET", path)
+
+    def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET) -> Reply:
+        return self.request("POST", "/slack/events", body, signed_headers(secret, body, timestamp))
+
+    def command(self, command: str, text: str = "", *, user: str, channel: str = "C0TEST") -> Reply:
+        body = command_body(
+            command,
+            text,
+            user=user,
+            channel=channel,
+            response_url=self.fake.response_url(f"{user}-{command.strip('/')}"),
+        )
+        return self.post(body)
+
+    def event(self, event: dict, *, event_id: str) -> Reply:
+        return self.post(event_body(event, event_id=event_id))
+
+    def action(self, payload: dict) -> Reply:
+        return self.post(payload_body(payload))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+@pytest.fixture
+def server(db_url: str, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[LiveServer]:
+    live = LiveServer(db_url=db_url, fake=fake_slack, log_path=tmp_path / "serve.log")
+    yield live
+    live.stop()
+
+
+SETUP_TOML = """
+timezone = "Asia/Shanghai"
+locale = "en"
+admins = ["U0ADMIN"]
+
+[[department]]
+name = "Enterprise"
+channel = "C0ENT"
+managers = ["U0MGR1"]
+reps = ["U0REP1", "U0REP2"]
+daily_digest = "09:00"
+weekly_digest = "fri 17:00"
+meeting = "mon 10:00"
+claim_days = 14
+warn_days = 3
+max_leads_per_rep = 200
+
+[[department]]
+name = "SMB"
+channel = "C0SMB"
+locale = "zh-CN"
+managers = ["U0MGR2"]
+reps = ["U0REP3"]
+"""
+
+
+def run_salesbot(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
+    """Run the real ``salesbot`` command."""
+    full_env = {**{k: v for k, v in os.environ.items() if k not in _CLEARED}, **env}
+    return subprocess.run(
+        [SALESBOT, *args], env=full_env, input=stdin, capture_output=True, text=True, timeout=120
+    )
