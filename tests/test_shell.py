@@ -1,0 +1,57 @@
+"""The terminal shell and the demo: every line goes through a signed app.dispatch."""
+
+from __future__ import annotations
+
+import io
+
+from sqlmodel import Session, select
+
+from bot.config import load_settings
+from bot.devslack.shell import run_shell
+from bot.services.setup import import_setup
+from bot.store.models import Department
+from tests.conftest import SETUP_TOML, run_salesbot
+
+SCRIPT = """\
+/sales dept create Partners <#C0PART|partners>
+:as U0REP1
+/sales dept create Rogue
+:home
+:in C0ENT
+/sales dept show Partners
+:time +2d
+:click 7
+/sales help
+:quit
+/sales dept create AfterQuit
+"""
+
+
+def test_scripted_session(engine, db_url) -> None:
+    with Session(engine) as session:
+        import_setup(session=session, text=SETUP_TOML)
+    out = io.StringIO()
+    code = run_shell(
+        load_settings(database_url=db_url), user="U0ADMIN", stdin=io.StringIO(SCRIPT), stdout=out
+    )
+    text = out.getvalue()
+    assert code == 0
+    assert "Created department *Partners* posting to #C0PART" in text
+    assert "You are now U0REP1." in text
+    assert "Only a salesbot admin can do that. Admins: @U0ADMIN." in text
+    assert "── views.publish" in text and "You are a rep in *Enterprise*" in text
+    assert "== Partners ==" in text
+    assert "The bot's clock reads" in text
+    assert "There is no such button" in text
+    assert "/lead claim <company>" in text  # help rendered readably, entities decoded
+    with Session(engine) as session:
+        names = set(session.exec(select(Department.name)))
+    assert names == {"Enterprise", "SMB", "Partners"}
+
+
+def test_demo_builds_a_company_and_exits_without_a_terminal(tmp_path) -> None:
+    done = run_salesbot("demo", "--db", str(tmp_path / "demo.db"), env={}, stdin="")
+    assert done.returncode == 0, done.stderr
+    assert "Demo company created" in done.stdout
+    assert "Enterprise" in done.stdout and "SMB" in done.stdout and "Farmers" in done.stdout
+    assert "== salesbot commands ==" in done.stdout
