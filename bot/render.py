@@ -106,9 +106,10 @@ def text(name: str, locale: str | None = None, /, **data: Any) -> str:
     return str(function(**data)).strip("\n")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Message:
-    """A rendered message: the notification text and its Block Kit blocks."""
+    """A rendered message: the notification text and its Block Kit blocks (read-only: static
+    messages are shared between requests)."""
 
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
@@ -221,7 +222,21 @@ def to_blocks(markup: str) -> tuple[list[dict[str, Any]], str]:
 
 
 def message(name: str, locale: str | None = None, /, **data: Any) -> Message:
-    """Render a macro to a Slack message within Slack's limits."""
+    """Render a macro to a Slack message within Slack's limits.
+
+    A message without data (help texts) is the same every time: it is rendered once per locale.
+    """
+    if not data:
+        return _static_message(name, _normalise_locale(locale))
+    return _build_message(name, locale, data)
+
+
+@cache
+def _static_message(name: str, locale: str) -> Message:
+    return _build_message(name, locale, {})
+
+
+def _build_message(name: str, locale: str | None, data: dict[str, Any]) -> Message:
     blocks, fallback = to_blocks(text(name, locale, **data))
     if len(blocks) > MAX_BLOCKS:
         hidden = len(blocks) - (MAX_BLOCKS - 1)

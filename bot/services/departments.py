@@ -116,9 +116,13 @@ def workspace_setting(session: Session, key: str, default: str) -> str:
 def locale_for(session: Session, user_id: str | None, default: str = "en") -> str:
     """The locale a user reads: their department's, else the workspace default."""
     if user_id:
-        department = department_of(session, user_id)
-        if department is not None:
-            return department.locale
+        found = session.exec(
+            select(Department.locale)
+            .join(Member, Member.department_id == Department.id)
+            .where(Member.user_id == user_id)
+        ).first()
+        if found:
+            return found
     return workspace_setting(session, "locale", default)
 
 
