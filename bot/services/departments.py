@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func
+from sqlalchemy import func, literal, text, union_all
 from sqlmodel import Session, select
 
 from bot.render import LOCALES
@@ -114,16 +114,22 @@ def workspace_setting(session: Session, key: str, default: str) -> str:
 
 
 def locale_for(session: Session, user_id: str | None, default: str = "en") -> str:
-    """The locale a user reads: their department's, else the workspace default."""
-    if user_id:
-        found = session.exec(
-            select(Department.locale)
-            .join(Member, Member.department_id == Department.id)
-            .where(Member.user_id == user_id)
-        ).first()
-        if found:
-            return found
-    return workspace_setting(session, "locale", default)
+    """The locale a user reads: their department's, else the workspace default.
+
+    Runs on every request, so it is one Core query (no ORM objects): the department's locale
+    ranked before the workspace setting.
+    """
+    department = (
+        select(Department.locale.label("locale"), literal(0).label("rank"))
+        .join(Member, Member.department_id == Department.id)
+        .where(Member.user_id == (user_id or ""))
+    )
+    workspace = select(Setting.value.label("locale"), literal(1).label("rank")).where(
+        Setting.key == "locale"
+    )
+    query = union_all(department, workspace).order_by(text("rank")).limit(1)
+    found = session.connection().execute(query).scalar()
+    return found or default
 
 
 # ── permissions ──────────────────────────────────────────────────────────────────────────────
