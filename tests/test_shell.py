@@ -21,6 +21,8 @@ SCRIPT = """\
 /sales dept show Partners
 :time +2d
 :click 7
+:run deliver-outbox
+:run agenda
 /sales help
 :quit
 /sales dept create AfterQuit
@@ -43,6 +45,8 @@ def test_scripted_session(engine, db_url) -> None:
     assert "== Partners ==" in text
     assert "The bot's clock reads" in text
     assert "There is no such button" in text
+    assert "deliver-outbox: 0 post(s) sent, 0 kept for a retry." in text
+    assert "agenda is not available in this version yet" in text
     assert "/lead claim <company>" in text  # help rendered readably, entities decoded
     with Session(engine) as session:
         names = set(session.exec(select(Department.name)))

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TextIO
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot import render
@@ -27,6 +29,7 @@ from bot.devslack.fake_slack import FakeSlack
 from bot.devslack.signing import command_body, event_body, payload_body, signed_headers
 from bot.store.db import make_engine, session_scope, upgrade
 from bot.store.models import Member
+from jobs.runner import JobNotAvailable, run_job, worker_client
 
 SHELL_SECRET = "salesbot-shell-secret"
 DEFAULT_CHANNEL = "C0SHELL"
@@ -46,8 +49,11 @@ class Shell:
         clock: Clock,
         stdin: TextIO,
         stdout: TextIO,
+        engine: Engine,
+        worker: WebClient,
     ) -> None:
         self.app, self.fake, self.secret, self.clock = app, fake, secret, clock
+        self.engine, self.worker = engine, worker
         self.user, self.channel = user, channel
         self.stdin, self.stdout = stdin, stdout
         self.buttons: list[render_text.Button] = []
@@ -176,6 +182,8 @@ class Shell:
             self.home()
         elif verb == "time":
             self.time(args)
+        elif verb == "run" and args:
+            self.run(args[0])
         else:
             self.say(render.text("shell.help", None))
         return True
@@ -193,6 +201,21 @@ class Shell:
                 self.say(render.text("shell.bad_time", None, value=value))
                 return
         self.say(render.text("shell.now_time", None, now=self.clock.now().isoformat()))
+
+    def run(self, job: str) -> None:
+        """Run a job now, at the bot's clock, and print what it posted."""
+        mark = self.fake.mark()
+        try:
+            report = run_job(job, engine=self.engine, client=self.worker, now=self.clock.now())
+        except JobNotAvailable:
+            self.say(render.text("cli.job_not_yet", None, job=job))
+            return
+        self._show_calls(mark)
+        self.say(
+            render.text(
+                "cli.job_done", None, job=job, sent=len(report.sent), retrying=len(report.retrying)
+            )
+        )
 
     def loop(self) -> int:
         self.say(render.text("shell.welcome", None, user=self.user, channel=self.channel))
@@ -248,6 +271,8 @@ def start(
         clock=clock,
         stdin=stdin or sys.stdin,
         stdout=stdout or sys.stdout,
+        engine=engine,
+        worker=worker_client(settings),
     )
     return shell, fake
 

@@ -23,6 +23,7 @@ from bot.services.departments import (
     check_user_id,
     name_key,
     parse_option,
+    workspace_setting,
 )
 from bot.services.errors import InvalidInput, ServiceError
 from bot.store.models import Department, Member, Setting, utcnow
@@ -172,8 +173,8 @@ def import_setup(*, session: Session, text: str) -> SetupResult:
             row = session.get(Setting, key) or Setting(key=key, value="")
             row.value = str(data[key])
             session.add(row)
-    default_tz = data.get("timezone") or _setting(session, "timezone", "UTC")
-    default_locale = data.get("locale") or _setting(session, "locale", "en")
+    default_tz = data.get("timezone") or workspace_setting(session, "timezone", "UTC")
+    default_locale = data.get("locale") or workspace_setting(session, "locale", "en")
     for user_id in data["admins"]:
         member = session.get(Member, user_id) or Member(user_id=user_id)
         member.is_admin, member.updated_at = True, now
@@ -209,8 +210,3 @@ def import_setup(*, session: Session, text: str) -> SetupResult:
                 result.members += 1
     session.commit()
     return result
-
-
-def _setting(session: Session, key: str, default: str) -> str:
-    row = session.get(Setting, key)
-    return row.value if row else default

@@ -1,0 +1,110 @@
+"""The outbox: every scheduled post is a row keyed ``job:department:period`` before it is sent.
+
+``enqueue`` inserts the row; the unique key makes a second insert for the same period a no-op,
+so no restart, retry, second worker or manual ``run-job`` posts twice. ``deliver_due`` sends
+what is due. A row is leased before sending (a conditional UPDATE only one worker can win), so
+two workers never send the same row at once. A failed post stays: HTTP 429 waits Retry-After,
+5xx and network errors back off exponentially (30 s doubling, at most an hour); nothing is
+dropped. The one window left is a crash after Slack accepted a post and before the row is
+marked sent: that row is sent again when its lease runs out (at-least-once at that edge).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot.store.models import Outbox
+
+log = logging.getLogger("salesbot.outbox")
+
+LEASE = timedelta(minutes=2)
+FIRST_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def enqueue(
+    session: Session, *, key: str, channel: str, payload: dict[str, Any], now: datetime
+) -> bool:
+    """Add a post unless one with this key exists; True when it was added."""
+    session.add(
+        Outbox(key=key, channel=channel, payload=payload, next_attempt_at=now, created_at=now)
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+
+
+def _lease(engine: Engine, row_id: int, now: datetime) -> bool:
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.sent_at.is_(None), Outbox.next_attempt_at <= now)
+            .values(next_attempt_at=now + LEASE)
+        )
+    return result.rowcount == 1
+
+
+def _retry_delay(error: Exception, attempts: int) -> timedelta:
+    if isinstance(error, SlackApiError) and error.response.status_code == 429:
+        retry_after = error.response.headers.get("Retry-After") or error.response.headers.get(
+            "retry-after"
+        )
+        try:
+            return timedelta(seconds=max(1, int(retry_after)))
+        except (TypeError, ValueError):
+            return FIRST_BACKOFF
+    return min(FIRST_BACKOFF * (2 ** max(0, attempts - 1)), MAX_BACKOFF)
+
+
+def deliver_due(
+    engine: Engine, client: WebClient, *, now: datetime, limit: int = 100
+) -> DeliveryReport:
+    """Send every due row once; failures are rescheduled, never dropped."""
+    report = DeliveryReport()
+    with Session(engine) as session:
+        due = session.exec(
+            select(Outbox.id)
+            .where(Outbox.sent_at.is_(None), Outbox.next_attempt_at <= now)
+            .order_by(Outbox.id)
+            .limit(limit)
+        ).all()
+    for row_id in due:
+        if not _lease(engine, row_id, now):
+            continue  # another worker has it
+        with Session(engine, expire_on_commit=False) as session:
+            row = session.get(Outbox, row_id)
+            assert row is not None
+            row.attempts += 1
+            try:
+                client.chat_postMessage(channel=row.channel, **row.payload)
+            except Exception as error:  # Slack or the network failed: keep it and retry later
+                row.next_attempt_at = now + _retry_delay(error, row.attempts)
+                row.last_error = f"{type(error).__name__}: {error}"[:400]
+                report.retrying.append(row.key)
+                log.warning("outbox %s failed (attempt %d): %s", row.key, row.attempts, error)
+            else:
+                row.sent_at = now
+                row.last_error = None
+                report.sent.append(row.key)
+            session.add(row)
+            session.commit()
+    return report

@@ -1,0 +1,87 @@
+"""The outbox: one post per key, retried through 429 / 500 / dropped connections, never twice."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from bot.config import load_settings
+from bot.store.models import Outbox, utcnow
+from jobs.outbox import deliver_due, enqueue
+from jobs.runner import worker_client
+from tests.conftest import run_salesbot
+
+KEY = "daily-digest:1:2026-11-23"
+
+
+def _client(fake):
+    return worker_client(load_settings(slack_api_url=fake.url, slack_bot_token="xoxb-test"))
+
+
+def test_same_key_is_enqueued_once(engine) -> None:
+    now = utcnow()
+    payload = {"text": "hello"}
+    with Session(engine) as session:
+        assert enqueue(session, key=KEY, channel="C0ENT", payload=payload, now=now)
+        assert not enqueue(session, key=KEY, channel="C0ENT", payload=payload, now=now)
+        assert len(session.exec(select(Outbox)).all()) == 1
+
+
+def test_failures_are_retried_and_the_post_lands_once(engine, fake_slack) -> None:
+    now = utcnow()
+    with Session(engine) as session:
+        enqueue(session, key=KEY, channel="C0ENT", payload={"text": "digest"}, now=now)
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=7)
+    client = _client(fake_slack)
+    first = deliver_due(engine, client, now=now)
+    assert first.retrying == [KEY] and first.sent == []
+    with Session(engine) as session:
+        row = session.exec(select(Outbox)).one()
+        assert row.next_attempt_at == now + timedelta(seconds=7)  # Retry-After honoured
+    assert deliver_due(engine, client, now=now + timedelta(seconds=6)).sent == []
+    fake_slack.fail_next("chat.postMessage", status=500)
+    assert deliver_due(engine, client, now=now + timedelta(seconds=7)).retrying == [KEY]
+    fake_slack.fail_next("chat.postMessage", drop=True)
+    later = now + timedelta(minutes=5)
+    assert deliver_due(engine, client, now=later).retrying == [KEY]
+    done = deliver_due(engine, client, now=later + timedelta(hours=1))
+    assert done.sent == [KEY]
+    assert deliver_due(engine, client, now=later + timedelta(hours=2)).sent == []
+    delivered = [c for c in fake_slack.calls_to("chat.postMessage") if c.failed is None]
+    assert len(delivered) == 1 and delivered[0].body["text"] == "digest"
+    with Session(engine) as session:
+        row = session.exec(select(Outbox)).one()
+        assert row.sent_at is not None and row.attempts == 4 and row.last_error is None
+
+
+def test_two_workers_at_once_post_once(engine, fake_slack) -> None:
+    now = utcnow()
+    with Session(engine) as session:
+        for n in range(10):
+            enqueue(session, key=f"k:{n}", channel="C0ENT", payload={"text": str(n)}, now=now)
+    client = _client(fake_slack)
+    threads = [
+        threading.Thread(target=deliver_due, args=(engine, client), kwargs={"now": now})
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    texts = sorted(c.body["text"] for c in fake_slack.calls_to("chat.postMessage"))
+    assert texts == sorted(str(n) for n in range(10))
+
+
+def test_run_job_deliver_outbox_twice_posts_once(db_url, fake_slack, engine) -> None:
+    with Session(engine) as session:
+        enqueue(session, key=KEY, channel="C0ENT", payload={"text": "hi"}, now=utcnow())
+    env = {"DATABASE_URL": db_url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake_slack.url}
+    for expected in ("1 post(s) sent", "0 post(s) sent"):
+        done = run_salesbot("run-job", "deliver-outbox", env=env)
+        assert done.returncode == 0, done.stderr
+        assert expected in done.stdout
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    pending = run_salesbot("run-job", "daily-digest", env=env)
+    assert pending.returncode == 2 and "not available in this version" in pending.stderr
