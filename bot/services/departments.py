@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, literal, text, union_all
+from sqlalchemy import bindparam, func, literal, text, union_all
 from sqlmodel import Session, select
 
 from bot.render import LOCALES
@@ -113,22 +113,27 @@ def workspace_setting(session: Session, key: str, default: str) -> str:
     return row.value if row else default
 
 
+#: The department's locale ranked before the workspace default; built once, run per request.
+_LOCALE_QUERY = (
+    union_all(
+        select(Department.locale.label("locale"), literal(0).label("rank"))
+        .join(Member, Member.department_id == Department.id)
+        .where(Member.user_id == bindparam("user_id")),
+        select(Setting.value.label("locale"), literal(1).label("rank")).where(
+            Setting.key == "locale"
+        ),
+    )
+    .order_by(text("rank"))
+    .limit(1)
+)
+
+
 def locale_for(session: Session, user_id: str | None, default: str = "en") -> str:
     """The locale a user reads: their department's, else the workspace default.
 
-    Runs on every request, so it is one Core query (no ORM objects): the department's locale
-    ranked before the workspace setting.
+    Runs on every request, so it is one prepared Core query (no ORM objects).
     """
-    department = (
-        select(Department.locale.label("locale"), literal(0).label("rank"))
-        .join(Member, Member.department_id == Department.id)
-        .where(Member.user_id == (user_id or ""))
-    )
-    workspace = select(Setting.value.label("locale"), literal(1).label("rank")).where(
-        Setting.key == "locale"
-    )
-    query = union_all(department, workspace).order_by(text("rank")).limit(1)
-    found = session.connection().execute(query).scalar()
+    found = session.connection().execute(_LOCALE_QUERY, {"user_id": user_id or ""}).scalar()
     return found or default
 
 
