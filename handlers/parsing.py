@@ -35,6 +35,12 @@ def user_id(token: str) -> str:
     return found
 
 
+def as_channel_mention(token: str) -> str | None:
+    """``<#C123|sales>`` → ``C123``; anything else (a word of a name) → None."""
+    match = _CHANNEL.match(token)
+    return match.group(1) if match else None
+
+
 def channel_id(token: str) -> str:
     """``<#C123|sales>`` or a bare ``C123`` → ``C123``."""
     match = _CHANNEL.match(token)

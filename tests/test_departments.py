@@ -42,6 +42,14 @@ def test_admin_creates_renames_and_sets_channel(org) -> None:
     assert department.timezone == "Asia/Shanghai"  # the workspace default from setup
 
 
+def test_multiword_name_without_channel(org) -> None:
+    reply = org.command("/sales", "dept create Key Accounts", user="U0ADMIN")
+    assert "Created department *Key Accounts*" in reply.text
+    with _db(org) as session:
+        department = session.exec(select(Department).where(Department.name == "Key Accounts")).one()
+    assert department.channel is None
+
+
 def test_duplicate_name_is_refused_case_insensitively(org) -> None:
     reply = org.command("/sales", "dept create enterprise", user="U0ADMIN")
     assert "already exists" in reply.text and "*Enterprise*" in reply.text

@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from bot import render
 from bot.services import departments as svc
-from handlers.parsing import as_user, channel_id, is_help, tokens
+from handlers.parsing import as_channel_mention, as_user, channel_id, is_help, tokens
 
 DEPT_ACTIONS = ("list", "show", "create", "rename", "channel", "add", "remove", "set")
 
@@ -54,7 +54,7 @@ def dept(args: list[str], *, actor: str, session: Session, locale: str) -> rende
             members=svc.members_of(session, department),
         )
     if action == "create":
-        channel = channel_id(rest[-1]) if len(rest) > 1 else None
+        channel = as_channel_mention(rest[-1]) if len(rest) > 1 else None
         name = " ".join(rest[:-1]) if channel else " ".join(rest)
         department = svc.create_department(session=session, actor=actor, name=name, channel=channel)
         return render.message("dept.created", locale, department=department)
