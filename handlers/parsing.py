@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from bot.services.departments import valid_channel_id, valid_user_id
 from bot.services.errors import InvalidInput
 
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -24,7 +25,7 @@ def as_user(token: str) -> str | None:
     match = _MENTION.match(token)
     if match:
         return match.group(1)
-    return token if re.match(r"^[UW][A-Z0-9]{2,}$", token) else None
+    return token if valid_user_id(token) else None
 
 
 def user_id(token: str) -> str:
@@ -46,7 +47,7 @@ def channel_id(token: str) -> str:
     match = _CHANNEL.match(token)
     if match:
         return match.group(1)
-    if re.match(r"^[CGD][A-Z0-9]{2,}$", token):
+    if valid_channel_id(token):
         return token
     raise InvalidInput("bad_channel", value=token)
 

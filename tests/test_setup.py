@@ -63,6 +63,11 @@ def test_import_is_idempotent_and_updates_in_place(engine) -> None:
             {"key": "timezone", "line": 2},
         ),
         (
+            ('admins = ["U0ADMIN"]', 'admins = [""]'),
+            "setup_bad_user",
+            {"key": "admins", "value": "", "line": 4},
+        ),
+        (
             ('admins = ["U0ADMIN"]', 'admins = ["bob"]'),
             "setup_bad_user",
             {"key": "admins", "value": "bob", "line": 4},

@@ -20,9 +20,9 @@ from bot.render import LOCALES
 from bot.services.departments import (
     OPTIONS,
     check_channel,
-    check_user_id,
     name_key,
     parse_option,
+    valid_user_id,
     workspace_setting,
 )
 from bot.services.errors import InvalidInput, ServiceError
@@ -73,11 +73,10 @@ def _line_of(text: str, key: str, department_index: int | None) -> int:
 def _user_list(value: Any, *, key: str, line: int) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise SetupError("setup_not_user_list", key=key, line=line)
-    try:
-        return [check_user_id(v.strip()) for v in value]
-    except ServiceError:
-        bad = next(v for v in value if v.strip() and not re.match(r"^[UW][A-Z0-9]{2,}$", v.strip()))
-        raise SetupError("setup_bad_user", key=key, line=line, value=bad) from None
+    bad = next((v for v in value if not valid_user_id(v.strip())), None)
+    if bad is not None:
+        raise SetupError("setup_bad_user", key=key, line=line, value=bad)
+    return [v.strip() for v in value]
 
 
 def parse_setup(text: str) -> dict[str, Any]:
