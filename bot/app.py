@@ -15,10 +15,6 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -29,22 +25,11 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.services.departments import locale_for
 from bot.services.errors import ServiceError
+from bot.slack_client import make_client
 from bot.store.db import make_engine
 from bot.store.models import ProcessedEvent
 
 log = logging.getLogger("salesbot")
-
-
-def make_client(settings: Settings, token: str | None = None) -> WebClient:
-    """A WebClient that honours SLACK_API_URL and retries rate limits and dropped connections."""
-    return WebClient(
-        token=token or settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-        ],
-    )
 
 
 class SalesApp(App):

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from bot import render
 from bot.config import Settings
+from bot.slack_client import make_client
 from bot.store.db import make_engine
 from jobs import outbox
 
@@ -26,9 +27,7 @@ class JobNotAvailable(Exception):
 
 def worker_client(settings: Settings) -> WebClient:
     """No retries inside a call: the outbox reschedules failed posts itself."""
-    return WebClient(
-        token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
-    )
+    return make_client(settings, retries=False)
 
 
 def run_job(

@@ -1,0 +1,28 @@
+"""The Slack Web API client every process uses, pointed at SLACK_API_URL."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot.config import Settings
+
+
+def make_client(settings: Settings, *, retries: bool = True) -> WebClient:
+    """A WebClient that honours SLACK_API_URL; with ``retries`` it retries rate limits and
+    dropped connections inside the call (listeners), without them the caller reschedules
+    (the outbox)."""
+    handlers_ = (
+        [
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+        ]
+        if retries
+        else []
+    )
+    return WebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=handlers_
+    )
