@@ -246,6 +246,16 @@ reps = ["U0REP3"]
 """
 
 
+@pytest.fixture
+def org(server: LiveServer, tmp_path: Path) -> LiveServer:
+    """The live server with SETUP_TOML imported through the real ``salesbot setup``."""
+    path = tmp_path / "setup.toml"
+    path.write_text(SETUP_TOML)
+    done = run_salesbot("setup", str(path), env={"DATABASE_URL": server.db_url})
+    assert done.returncode == 0, done.stderr
+    return server
+
+
 def run_salesbot(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
     """Run the real ``salesbot`` command."""
     full_env = {**{k: v for k, v in os.environ.items() if k not in _CLEARED}, **env}

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlmodel import Session, select
 
 from bot.store.db import make_engine
 from bot.store.models import Department, Member
-from tests.conftest import SETUP_TOML, LiveServer, run_salesbot
-
-
-@pytest.fixture
-def org(server: LiveServer, tmp_path) -> LiveServer:
-    path = tmp_path / "setup.toml"
-    path.write_text(SETUP_TOML)
-    done = run_salesbot("setup", str(path), env={"DATABASE_URL": server.db_url})
-    assert done.returncode == 0, done.stderr
-    return server
+from tests.conftest import LiveServer
 
 
 def _db(server: LiveServer) -> Session:

@@ -9,16 +9,9 @@ from sqlmodel import Session, select
 
 from bot.store.db import make_engine
 from bot.store.models import Department
-from tests.conftest import SETUP_TOML, LiveServer, run_salesbot
+from tests.conftest import LiveServer
 
 COMMANDS = ("/lead", "/log", "/kudos", "/coach", "/target", "/sales")
-
-
-def _setup(server: LiveServer, tmp_path) -> None:
-    path = tmp_path / "setup.toml"
-    path.write_text(SETUP_TOML)
-    done = run_salesbot("setup", str(path), env={"DATABASE_URL": server.db_url})
-    assert done.returncode == 0, done.stderr
 
 
 def test_healthz_answers_json_when_database_is_up(server: LiveServer) -> None:
@@ -27,8 +20,8 @@ def test_healthz_answers_json_when_database_is_up(server: LiveServer) -> None:
     assert reply.json() == {"ok": True, "database": "ok"}
 
 
-def test_bad_signature_is_refused_and_nothing_is_written(server, tmp_path) -> None:
-    _setup(server, tmp_path)
+def test_bad_signature_is_refused_and_nothing_is_written(org) -> None:
+    server = org
     from bot.devslack.signing import command_body
 
     body = command_body(
@@ -68,8 +61,8 @@ def test_unknown_subcommand_says_what_to_type(server) -> None:
     assert "frobnicate" in reply.text and "/sales help" in reply.text
 
 
-def test_unexpected_error_gets_a_reference_found_in_the_log(server, tmp_path) -> None:
-    _setup(server, tmp_path)
+def test_unexpected_error_gets_a_reference_found_in_the_log(org) -> None:
+    server = org
     engine = make_engine(server.db_url)
     with engine.begin() as connection:
         connection.execute(text("ALTER TABLE department RENAME TO department_gone"))
