@@ -102,7 +102,7 @@ def build_app(
             session.rollback()
         locale = context.get("locale")
         if isinstance(error, ServiceError):
-            reply = render.message(f"errors.{error.template}", locale, **error.data)
+            reply = render.message(error.template_path, locale, **error.data)
         else:
             ref = secrets.token_hex(3).upper()
             logger.exception("unexpected error (ref %s) handling %s", ref, _kind(body))

@@ -1,7 +1,8 @@
 """Typed service errors.
 
 A service raises one of these for an expected failure; the app's single error handler renders
-``template`` (a macro of templates/<locale>/errors.j2) with ``data`` as an ephemeral reply. The
+``template`` with ``data`` as an ephemeral reply: a bare name is a macro of
+templates/<locale>/errors.j2, a dotted name (``lead.conflict``) names its area file. The
 template says why and what to type instead, so services never hold user-facing words.
 """
 
@@ -17,6 +18,10 @@ class ServiceError(Exception):
         super().__init__(f"{template} {data}")
         self.template = template
         self.data = data
+
+    @property
+    def template_path(self) -> str:
+        return self.template if "." in self.template else f"errors.{self.template}"
 
 
 class InvalidInput(ServiceError):

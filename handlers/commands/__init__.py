@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.commands import other, sales
+from handlers.commands import coach, kudos, lead, log, sales, target
 
 
 def register(app: App) -> None:
-    sales.register(app)
-    other.register(app)
+    for module in (sales, lead, log, kudos, coach, target):
+        module.register(app)
