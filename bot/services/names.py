@@ -1,0 +1,203 @@
+"""The two keys that identify a customer (DESIGN §5), and what a user typed as a company.
+
+* The **name key**: the name in Unicode NFKC, case-folded, punctuation and spaces removed and
+  legal suffixes removed, English and Chinese alike — "ACME Corp.", "Acme Corporation" and
+  "ＡＣＭＥ 有限公司" all become ``acme``. Suffixes are removed only at the end of the name and
+  never down to nothing ("Co." alone keys as ``co``).
+* The **domain key**: the registrable domain (public suffix list bundled with tldextract, no
+  download at run time), lower case, without scheme, ``www.`` or path:
+  ``https://www.Acme.co.uk/x`` → ``acme.co.uk``.
+
+``split_company`` turns the words of a command into a company name and an optional domain: a
+last word that looks like a web address or a domain is the domain (``Acme Corp acme.com``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import tldextract
+
+# Latin legal forms, compared after case folding with punctuation removed ("S.A." → "sa").
+LEGAL_SUFFIXES = frozenset(
+    [
+        "inc",
+        "incorporated",
+        "llc",
+        "llp",
+        "lp",
+        "ltd",
+        "limited",
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "plc",
+        "gmbh",
+        "ag",
+        "kg",
+        "kgaa",
+        "mbh",
+        "ug",
+        "sa",
+        "sas",
+        "sarl",
+        "sarlu",
+        "srl",
+        "spa",
+        "sl",
+        "bv",
+        "nv",
+        "ab",
+        "as",
+        "asa",
+        "oy",
+        "oyj",
+        "aps",
+        "pte",
+        "pty",
+        "kk",
+        "gk",
+        "bhd",
+        "sdn",
+        "se",
+        "sro",
+        "zrt",
+        "kft",
+        "ooo",
+        "oao",
+        "zao",
+        "pjsc",
+        "jsc",
+        "ltda",
+        "eirl",
+        "cv",
+        "scs",
+    ]
+)
+
+# Chinese legal forms and their traditional spellings, longest first.
+CHINESE_SUFFIXES = tuple(
+    sorted(
+        {
+            "股份有限公司",
+            "有限责任公司",
+            "有限公司",
+            "集团有限公司",
+            "集团股份有限公司",
+            "控股有限公司",
+            "集团公司",
+            "集团",
+            "公司",
+            "有限會社",
+            "有限責任公司",
+            "集團",
+            "株式会社",
+        },
+        key=len,
+        reverse=True,
+    )
+)
+
+_SEPARATORS = re.compile(r"[\W_]+", re.UNICODE)
+_URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/\s]+@)?([^/\s?#:]+)(?::\d+)?(?:[/?#].*)?$")
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+MAX_NAME = 200
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _words(text: str) -> list[str]:
+    """Case-folded words: every run of punctuation, symbols or spaces separates."""
+    return [w for w in _SEPARATORS.split(_fold(text)) if w]
+
+
+def name_key(name: str) -> str:
+    """The name key of ``name``; ``""`` when the name has no letter or digit at all."""
+    words = _words(name)
+    # "S.A." and "S. A." are one suffix spelled as two one-letter words.
+    while len(words) > 1:
+        if words[-1] in LEGAL_SUFFIXES:
+            words.pop()
+        elif len(words) > 2 and words[-2] + words[-1] in LEGAL_SUFFIXES:
+            del words[-2:]
+        else:
+            break
+    key = "".join(words)
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in CHINESE_SUFFIXES:
+            if key.endswith(suffix) and len(key) > len(suffix):
+                key = key[: -len(suffix)]
+                stripped = True
+                break
+    return key
+
+
+def domain_key(value: str) -> str | None:
+    """The registrable domain in ``value`` (a domain, web address or e-mail), else None."""
+    folded = _fold(value.strip())
+    if "@" in folded and "://" not in folded:
+        folded = folded.rsplit("@", 1)[1]
+    match = _URLISH.match(folded)
+    if match is None:
+        return None
+    host = match.group(1).strip(".")
+    if "." not in host or not all(_label_ok(label) for label in host.split(".")):
+        return None
+    parts = _EXTRACT(host)
+    if not parts.suffix or not parts.domain:
+        return None
+    return f"{parts.domain}.{parts.suffix}"
+
+
+def _label_ok(label: str) -> bool:
+    return 0 < len(label) <= 63 and all(ch.isalnum() or ch == "-" for ch in label)
+
+
+def looks_like_domain(token: str) -> bool:
+    """A word meant as a web address: it has a scheme or ``www.``, or a dot and a known suffix.
+
+    "Co.Ltd" is a legal form, not the domain ``co.ltd``, unless written as an address.
+    """
+    domain = domain_key(token)
+    if domain is None or token.endswith("."):
+        return False
+    explicit = "://" in token or _fold(token).startswith("www.")
+    return explicit or domain.split(".", 1)[0] not in LEGAL_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Company:
+    """What a user named: the display name, its name key and the domain key if one was given."""
+
+    name: str
+    key: str
+    domain: str | None
+
+
+def split_company(words: list[str]) -> Company | None:
+    """``["Acme", "Corp", "acme.com"]`` → Acme Corp / ``acme`` / ``acme.com``.
+
+    A single word that is a domain names the company by its domain. None when nothing usable
+    was given (no letter or digit).
+    """
+    words = [w for w in words if w.strip()]
+    if not words:
+        return None
+    domain = None
+    if looks_like_domain(words[-1]):
+        domain = domain_key(words[-1])
+        if len(words) > 1:
+            words = words[:-1]
+    name = " ".join(words).strip()[:MAX_NAME]
+    key = name_key(name)
+    if not key:
+        return None
+    return Company(name=name, key=key, domain=domain)
