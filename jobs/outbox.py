@@ -7,10 +7,16 @@ two workers never send the same row at once. A failed post stays: HTTP 429 waits
 5xx and network errors back off exponentially (30 s doubling, at most an hour); nothing is
 dropped. The one window left is a crash after Slack accepted a post and before the row is
 marked sent: that row is sent again when its lease runs out (at-least-once at that edge).
+
+A row whose payload holds ``{"file": {...}}`` is a file: it is uploaded with the
+``files_upload_v2`` flow (get an upload URL, send the bytes, complete the upload into the
+channel). Only the completing call shares the file, so a failure in the first two steps
+retries without a trace in the channel. A file for a user id goes to the app's DM with them.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +36,20 @@ log = logging.getLogger("salesbot.outbox")
 LEASE = timedelta(minutes=2)
 FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
+
+
+def file_payload(
+    *, content: bytes, filename: str, title: str, comment: str | None = None
+) -> dict[str, Any]:
+    """The outbox payload of a file upload (the bytes travel base64-encoded in the row)."""
+    return {
+        "file": {
+            "content_b64": base64.b64encode(content).decode("ascii"),
+            "filename": filename,
+            "title": title,
+            "initial_comment": comment,
+        }
+    }
 
 
 def enqueue(
@@ -95,7 +115,7 @@ def deliver_due(
             assert row is not None
             row.attempts += 1
             try:
-                client.chat_postMessage(channel=row.channel, **row.payload)
+                _send(client, row.channel, row.payload)
             except Exception as error:  # Slack or the network failed: keep it and retry later
                 row.next_attempt_at = now + _retry_delay(error, row.attempts)
                 row.last_error = f"{type(error).__name__}: {error}"[:400]
@@ -108,3 +128,19 @@ def deliver_due(
             session.add(row)
             session.commit()
     return report
+
+
+def _send(client: WebClient, channel: str, payload: dict[str, Any]) -> None:
+    upload = payload.get("file")
+    if upload is None:
+        client.chat_postMessage(channel=channel, **payload)
+        return
+    if channel[:1] in ("U", "W"):  # a person: their DM with the app
+        channel = client.conversations_open(users=channel)["channel"]["id"]
+    client.files_upload_v2(
+        channel=channel,
+        content=base64.b64decode(upload["content_b64"]),
+        filename=upload["filename"],
+        title=upload.get("title") or upload["filename"],
+        initial_comment=upload.get("initial_comment") or None,
+    )

@@ -1,12 +1,16 @@
 """Running one job now: ``salesbot run-job``, the worker's scheduler and the shell's ``:run``.
 
-``deliver-outbox`` is built; digests, agendas and claim expiry are not part of this version
-yet and say so plainly instead of pretending to run.
+``JOBS`` is the registry: a job name → a function ``(engine, client, now, department) ->
+JobReport``, where ``department`` is None (every department), a department id (the worker)
+or a name (``--department``). Adding a job is one line here. Every job but
+``deliver-outbox`` only puts posts in the outbox; ``run_job`` then delivers what is due, so a
+job run by hand posts at once and, like the worker, exactly once per period.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
@@ -14,11 +18,28 @@ from sqlalchemy.engine import Engine
 
 from bot import render
 from bot.config import Settings
+from bot.services.errors import ServiceError
 from bot.slack_client import make_client
 from bot.store.db import make_engine
-from jobs import outbox
+from jobs import digests, outbox
+from jobs.report import JobReport
 
-BUILT = ("deliver-outbox",)
+Job = Callable[[Engine, WebClient, datetime, "str | int | None"], JobReport]
+
+
+def deliver_outbox_job(
+    engine: Engine, client: WebClient, now: datetime, department: str | int | None
+) -> JobReport:
+    delivered = outbox.deliver_due(engine, client, now=now)
+    return JobReport(sent=delivered.sent, retrying=delivered.retrying)
+
+
+JOBS: dict[str, Job] = {
+    "daily-digest": digests.daily_digest_job,
+    "weekly-digest": digests.weekly_digest_job,
+    "agenda": digests.agenda_job,
+    "deliver-outbox": deliver_outbox_job,
+}
 
 
 class JobNotAvailable(Exception):
@@ -31,11 +52,24 @@ def worker_client(settings: Settings) -> WebClient:
 
 
 def run_job(
-    job: str, *, engine: Engine, client: WebClient, now: datetime, department: str | None = None
-) -> outbox.DeliveryReport:
-    if job == "deliver-outbox":
-        return outbox.deliver_due(engine, client, now=now)
-    raise JobNotAvailable(job)
+    job: str,
+    *,
+    engine: Engine,
+    client: WebClient,
+    now: datetime,
+    department: str | int | None = None,
+    deliver: bool = True,
+) -> JobReport:
+    """Run ``job`` as if the clock read ``now``, then deliver what is due (unless told not to)."""
+    function = JOBS.get(job)
+    if function is None:
+        raise JobNotAvailable(job)
+    report = function(engine, client, now, department)
+    if deliver and job != "deliver-outbox":
+        delivered = outbox.deliver_due(engine, client, now=now)
+        report.sent += delivered.sent
+        report.retrying += delivered.retrying
+    return report
 
 
 def parse_at(value: str | None) -> datetime:
@@ -44,6 +78,10 @@ def parse_at(value: str | None) -> datetime:
         return datetime.now(UTC)
     when = datetime.fromisoformat(value)
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def describe(job: str, report: JobReport) -> str:
+    return render.text("cli.job_report", None, job=job, report=report)
 
 
 def run_job_cli(settings: Settings, job: str, *, department: str | None, at: str | None) -> int:
@@ -63,9 +101,8 @@ def run_job_cli(settings: Settings, job: str, *, department: str | None, at: str
     except JobNotAvailable:
         print(render.text("cli.job_not_yet", None, job=job), file=sys.stderr)
         return 2
-    print(
-        render.text(
-            "cli.job_done", None, job=job, sent=len(report.sent), retrying=len(report.retrying)
-        )
-    )
+    except ServiceError as error:
+        print(render.text(error.template_path, None, **error.data), file=sys.stderr)
+        return 2
+    print(describe(job, report))
     return 0

@@ -1,13 +1,17 @@
-"""``/sales``: help, department management, and (in later modules) reports."""
+"""``/sales``: help, department management, reports, digest and agenda previews, exports."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from slack_bolt import Ack, App
 from sqlmodel import Session
 
 from bot import render
 from bot.services import departments as svc
+from bot.services import reports
 from handlers.parsing import as_channel_mention, as_user, channel_id, is_help, tokens
+from jobs import exports, posts
 
 DEPT_ACTIONS = ("list", "show", "create", "rename", "channel", "add", "remove", "set")
 
@@ -16,7 +20,7 @@ def register(app: App) -> None:
     app.command("/sales")(sales_command)
 
 
-def sales_command(ack: Ack, command: dict, session: Session, locale: str) -> None:
+def sales_command(ack: Ack, command: dict, session: Session, locale: str, now: datetime) -> None:
     args = tokens(command.get("text"))
     if not args or is_help(args):
         ack(**render.message("help.all", locale).ephemeral())
@@ -25,7 +29,10 @@ def sales_command(ack: Ack, command: dict, session: Session, locale: str) -> Non
     if sub == "dept":
         ack(**dept(rest, actor=command["user_id"], session=session, locale=locale).ephemeral())
     elif sub in ("report", "digest", "agenda", "export"):
-        ack(**render.message("help.not_yet", locale, command="/sales " + sub).ephemeral())
+        actor = command["user_id"]
+        ack(
+            **reporting(sub, rest, actor=actor, session=session, locale=locale, now=now).ephemeral()
+        )
     else:
         ack(
             **render.message(
@@ -104,3 +111,20 @@ def dept(args: list[str], *, actor: str, session: Session, locale: str) -> rende
             value=value,
         )
     return render.message("errors.dept_usage", locale, action=action)
+
+
+def reporting(
+    sub: str, args: list[str], *, actor: str, session: Session, locale: str, now: datetime
+) -> render.Message:
+    """``/sales report|digest|agenda|export …``; each calls one function and renders it."""
+    if is_help(args):
+        return render.message("report.usage", locale)
+    if sub == "report":
+        report = reports.report_for(session, actor=actor, words=args, now=now)
+        return render.message("report.report", locale, report=report)
+    if sub == "digest":
+        return posts.preview_digest(session, actor=actor, words=args, now=now)
+    if sub == "agenda":
+        return posts.preview_agenda(session, actor=actor, words=args, now=now)
+    summary = exports.request_export(session, actor=actor, words=args, now=now, locale=locale)
+    return render.message("export.queued", locale, export=summary)

@@ -1,0 +1,21 @@
+"""What a job run did, for ``salesbot run-job``, the worker's log and the shell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class JobReport:
+    #: outbox keys this run added
+    enqueued: list[str] = field(default_factory=list)
+    #: outbox keys that were already there (the post exists: nothing added)
+    already: list[str] = field(default_factory=list)
+    #: (department, reason) pairs with nothing to post: off, no_channel, weekend
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: outbox keys delivered and kept for a retry by the delivery that followed
+    sent: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+
+    def skip(self, department: str, reason: str) -> None:
+        self.skipped.append((department, reason))

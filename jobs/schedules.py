@@ -1,0 +1,100 @@
+"""When each department's posts are due: cron triggers in the department's own IANA zone.
+
+A department's ``daily_digest`` ("09:00", workdays), ``weekly_digest`` ("fri 17:00") and
+``meeting`` ("mon 10:00"; its agenda is posted ``AGENDA_LEAD`` before) become APScheduler
+``CronTrigger``\\ s with an explicit timezone, so a DST change moves the UTC instant and never
+skips or repeats a local 09:00. The worker, the catch-up at start and the ``/sales digest``
+preview all ask this module, so they agree on when the next post is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.schedule import WEEKDAYS, parse_time, parse_weekly
+from bot.store.models import Department
+
+AGENDA_LEAD = timedelta(minutes=60)
+SCHEDULED_JOBS = ("daily-digest", "weekly-digest", "agenda")
+
+
+def spec_of(job: str, department: Department) -> str | None:
+    """The department's setting behind ``job`` (None when that post is off)."""
+    value = {
+        "daily-digest": department.daily_digest,
+        "weekly-digest": department.weekly_digest,
+        "agenda": department.meeting,
+    }[job]
+    return value or None
+
+
+def _cron(days: str, at: time, tz: str) -> CronTrigger:
+    return CronTrigger(day_of_week=days, hour=at.hour, minute=at.minute, timezone=ZoneInfo(tz))
+
+
+def trigger_for(job: str, department: Department) -> CronTrigger | None:
+    """The trigger of ``job`` for ``department``; None when it is off or its setting is bad."""
+    spec = spec_of(job, department)
+    if spec is None:
+        return None
+    try:
+        if job == "daily-digest":
+            return _cron("mon-fri", parse_time(spec), department.timezone)
+        day, at = parse_weekly(spec)
+        if job == "agenda":
+            day, at = _before(day, at, AGENDA_LEAD)
+        return _cron(WEEKDAYS[day], at, department.timezone)
+    except ValueError:
+        return None
+
+
+def meeting_trigger(department: Department) -> CronTrigger | None:
+    if not department.meeting:
+        return None
+    try:
+        day, at = parse_weekly(department.meeting)
+    except ValueError:
+        return None
+    return _cron(WEEKDAYS[day], at, department.timezone)
+
+
+def _before(day: int, at: time, lead: timedelta) -> tuple[int, time]:
+    """The weekday and time ``lead`` before ``day`` at ``at`` (may fall on the day before)."""
+    week = 7 * 24 * 60
+    minutes = (day * 24 * 60 + at.hour * 60 + at.minute - int(lead.total_seconds() // 60)) % week
+    return minutes // (24 * 60), time(minutes % (24 * 60) // 60, minutes % 60)
+
+
+def next_run(job: str, department: Department, now: datetime) -> datetime | None:
+    """The first scheduled time of ``job`` at or after ``now``."""
+    trigger = trigger_for(job, department)
+    return trigger.get_next_fire_time(None, now) if trigger else None
+
+
+def missed_run(
+    job: str, department: Department, now: datetime, grace: timedelta
+) -> datetime | None:
+    """The scheduled time of ``job`` within ``grace`` before ``now``, if there is one: what a
+    worker that was down at that moment still owes."""
+    trigger = trigger_for(job, department)
+    if trigger is None:
+        return None
+    fire = trigger.get_next_fire_time(None, now - grace)
+    latest = None
+    while fire is not None and fire <= now:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return latest
+
+
+def next_meeting(department: Department, now: datetime) -> datetime | None:
+    """The department's next meeting at or after ``now``."""
+    trigger = meeting_trigger(department)
+    return trigger.get_next_fire_time(None, now) if trigger else None
+
+
+def zone(department: Department) -> ZoneInfo:
+    return ZoneInfo(department.timezone)
