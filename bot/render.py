@@ -26,6 +26,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,21 @@ def _money(cents: int | None) -> str:
     return f"{cents / 100:,.2f}".rstrip("0").rstrip(".") if cents % 100 else f"{cents // 100:,}"
 
 
+def _day(when: datetime | None) -> str:
+    """A date every reader sees in their own time zone (Slack date token, UTC fallback)."""
+    if when is None:
+        return "—"
+    return SlackMarkup(f"<!date^{int(when.timestamp())}^{{date_short}}|{when:%Y-%m-%d}>")
+
+
+def _moment(when: datetime | None) -> str:
+    """A date and time in the reader's time zone (Slack date token, UTC fallback)."""
+    if when is None:
+        return "—"
+    stamp = int(when.timestamp())
+    return SlackMarkup(f"<!date^{stamp}^{{date_short}} {{time}}|{when:%Y-%m-%d %H:%M} UTC>")
+
+
 def _bar(fraction: float, width: int = 10) -> str:
     filled = max(0, min(width, round(fraction * width)))
     return "█" * filled + "░" * (width - filled)
@@ -89,6 +105,8 @@ def environment() -> Environment:
     env.filters["money"] = _money
     env.filters["bar"] = _bar
     env.filters["mention"] = _mention
+    env.filters["day"] = _day
+    env.filters["moment"] = _moment
     return env
 
 

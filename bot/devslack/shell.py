@@ -26,7 +26,13 @@ from bot.clock import Clock
 from bot.config import Settings, load_settings
 from bot.devslack import render_text
 from bot.devslack.fake_slack import FakeSlack
-from bot.devslack.signing import command_body, event_body, payload_body, signed_headers
+from bot.devslack.signing import (
+    button_payload,
+    command_body,
+    event_body,
+    payload_body,
+    signed_headers,
+)
 from bot.store.db import make_engine, session_scope, upgrade
 from bot.store.models import Member
 from jobs.runner import JobNotAvailable, run_job, worker_client
@@ -130,23 +136,14 @@ class Shell:
             return
         self.dispatch(
             payload_body(
-                {
-                    "type": "block_actions",
-                    "user": {"id": self.user},
-                    "team": {"id": "T0TEAM"},
-                    "channel": {"id": self.channel},
-                    "trigger_id": "1.2.shell",
-                    "response_url": self.fake.response_url(f"{self.user}-click"),
-                    "actions": [
-                        {
-                            "type": "button",
-                            "action_id": button.action_id,
-                            "block_id": button.block_id or "b",
-                            "value": button.value,
-                            "action_ts": "1",
-                        }
-                    ],
-                }
+                button_payload(
+                    user=self.user,
+                    action_id=button.action_id,
+                    value=button.value,
+                    response_url=self.fake.response_url(f"{self.user}-click"),
+                    channel=self.channel,
+                    block_id=button.block_id or "b",
+                )
             )
         )
 

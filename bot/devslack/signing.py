@@ -64,3 +64,36 @@ def event_body(event: dict[str, Any], *, event_id: str, team: str = "T0TEAM") ->
             "event": event,
         }
     )
+
+
+def button_payload(
+    *,
+    user: str,
+    action_id: str,
+    value: str | None,
+    response_url: str,
+    channel: str = "C0TEST",
+    block_id: str = "b",
+    view: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ``block_actions`` payload for one button click, as Slack sends it."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user},
+        "team": {"id": "T0TEAM"},
+        "channel": {"id": channel},
+        "trigger_id": f"1.2.{user}",
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": block_id,
+                "value": value,
+                "action_ts": "1",
+            }
+        ],
+    }
+    if view is not None:
+        payload["view"] = view
+    return payload

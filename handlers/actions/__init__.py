@@ -1,0 +1,11 @@
+"""Button listeners."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers.actions import leads
+
+
+def register(app: App) -> None:
+    leads.register(app)

@@ -1,11 +1,219 @@
-"""`/lead`."""
+"""``/lead``: claim and manage customers. Rules live in :mod:`bot.services.leads`."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from handlers.commands.pending import register_pending
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot import render
+from bot.config import Settings
+from bot.money import parse_amount
+from bot.services import leads as svc
+from bot.services.errors import InvalidInput, NotFound
+from bot.store.models import Lead
+from handlers.notify import direct_messages
+from handlers.parsing import as_user, is_help, tokens
 
 
 def register(app: App) -> None:
-    register_pending(app, "/lead", "lead")
+    app.command("/lead")(lead_command)
+
+
+def lead_command(
+    ack: Ack,
+    command: dict,
+    session: Session,
+    now: datetime,
+    locale: str,
+    client: WebClient,
+    settings: Settings,
+) -> None:
+    args = tokens(command.get("text"))
+    if not args or is_help(args):
+        ack(**render.message("help.lead", locale).ephemeral())
+        return
+    sub, rest = args[0].lower(), args[1:]
+    run = SUBCOMMANDS.get(sub)
+    if run is None:
+        ack(
+            **render.message(
+                "errors.unknown_subcommand", locale, command="/lead", given=args[0]
+            ).ephemeral()
+        )
+        return
+    if sub not in ("mine", "pool") and not rest:
+        ack(**render.message("lead.usage", locale, action=sub).ephemeral())
+        return
+    request = Request(
+        words=rest,
+        actor=command["user_id"],
+        session=session,
+        now=now,
+        client=client,
+        settings=settings,
+    )
+    ack(**run(request).render(locale).ephemeral())
+
+
+@dataclass(frozen=True)
+class Request:
+    """One ``/lead`` call: the words after the subcommand and what a subcommand needs."""
+
+    words: list[str]
+    actor: str
+    session: Session
+    now: datetime
+    client: WebClient
+    settings: Settings
+
+    def find_all(self) -> Lead:
+        """The lead named by all the words (no trailing extras)."""
+        lead, extra = svc.find(self.session, self.words, actor=self.actor)
+        if extra:
+            raise NotFound("lead.not_found", name=" ".join(self.words), suggestions=[lead.name])
+        return lead
+
+    def notify(self, users: Iterable[str | None], template: str, /, **data: Any) -> None:
+        direct_messages(self.client, self.session, self.settings, users, template, **data)
+
+
+class Reply:
+    """A template and its data; rendered in the caller's locale."""
+
+    def __init__(self, template: str, **data: Any) -> None:
+        self.template = template
+        self.data = data
+
+    def render(self, locale: str) -> render.Message:
+        return render.message(self.template, locale, **self.data)
+
+
+def claim(r: Request) -> Reply:
+    done = svc.claim(r.session, actor=r.actor, words=r.words, now=r.now)
+    return Reply(
+        "lead.claimed",
+        lead=done.lead,
+        department=done.department,
+        similar=done.similar,
+        from_pool=done.from_pool,
+    )
+
+
+def release(r: Request) -> Reply:
+    before = svc.release(r.session, actor=r.actor, words=r.words, now=r.now)
+    if before.lead.owner_id != r.actor:
+        r.notify([before.lead.owner_id], "lead.released", item=before)
+    return Reply("lead.released", item=before)
+
+
+def transfer(r: Request) -> Reply:
+    to_user = as_user(r.words[-1]) if len(r.words) >= 2 else None
+    if to_user is None:
+        raise InvalidInput("lead.usage", action="transfer")
+    done = svc.transfer(r.session, actor=r.actor, words=r.words[:-1], to_user=to_user, now=r.now)
+    if done.request is None:
+        r.notify(
+            [u for u in (done.previous.lead.owner_id, to_user) if u != r.actor],
+            "lead.transferred",
+            item=done.lead,
+            previous=done.previous,
+            to_user=to_user,
+        )
+        return Reply("lead.transferred", item=done.lead, previous=done.previous, to_user=to_user)
+    r.notify(
+        done.approvers,
+        "lead.transfer_request",
+        request=done.request,
+        item=done.lead,
+        to_department=done.to_department,
+    )
+    return Reply(
+        "lead.transfer_requested", item=done.lead, to_user=to_user, approvers=done.approvers
+    )
+
+
+def who(r: Request) -> Reply:
+    return Reply("lead.who", item=svc.info(r.session, r.find_all()))
+
+
+def mine(r: Request) -> Reply:
+    return Reply("lead.mine", items=svc.owned_by(r.session, r.actor))
+
+
+def pool(r: Request) -> Reply:
+    found = svc.pool(r.session)
+    return Reply("lead.pool", leads=found.leads, total=found.total)
+
+
+def stage(r: Request) -> Reply:
+    words, amount = r.words, None
+    if len(words) >= 3 and words[-2].lower() in svc.STAGES:
+        amount = _amount(words[-1])
+        words = words[:-1]
+    if len(words) < 2:
+        raise InvalidInput("lead.usage", action="stage")
+    name = words[-1].lower()
+    if name not in svc.STAGES:
+        raise InvalidInput("lead.bad_stage", given=words[-1], stages=svc.STAGES)
+    return _set_stage(r, words[:-1], name, amount=amount)
+
+
+def won(r: Request) -> Reply:
+    if len(r.words) < 2:
+        raise InvalidInput("lead.won_needs_amount", lead=" ".join(r.words))
+    return _set_stage(r, r.words[:-1], "won", amount=_amount(r.words[-1]))
+
+
+def lost(r: Request) -> Reply:
+    lead, reason = svc.find(r.session, r.words, actor=r.actor)
+    change = svc.set_stage(
+        r.session,
+        actor=r.actor,
+        lead=lead,
+        stage="lost",
+        reason=" ".join(reason) or None,
+        now=r.now,
+    )
+    return Reply("lead.stage_set", change=change)
+
+
+def history(r: Request) -> Reply:
+    lead = r.find_all()
+    return Reply("lead.history", lead=lead, lines=svc.history(r.session, lead))
+
+
+def _amount(token: str) -> int:
+    cents = parse_amount(token)
+    if cents is None:
+        raise InvalidInput("lead.bad_amount", given=token)
+    return cents
+
+
+def _set_stage(r: Request, words: list[str], stage: str, *, amount: int | None) -> Reply:
+    lead, extra = svc.find(r.session, words, actor=r.actor)
+    if extra:
+        raise NotFound("lead.not_found", name=" ".join(words), suggestions=[lead.name])
+    change = svc.set_stage(
+        r.session, actor=r.actor, lead=lead, stage=stage, amount_cents=amount, now=r.now
+    )
+    return Reply("lead.stage_set", change=change)
+
+
+SUBCOMMANDS = {
+    "claim": claim,
+    "release": release,
+    "transfer": transfer,
+    "who": who,
+    "mine": mine,
+    "pool": pool,
+    "stage": stage,
+    "won": won,
+    "lost": lost,
+    "history": history,
+}

@@ -1,0 +1,729 @@
+"""Leads and ownership (DESIGN §4 ``/lead``, §5).
+
+Rules, in one place:
+
+* A customer is found by either of its keys (:mod:`bot.services.names`); both are unique
+  columns, so the claim of a new customer is one INSERT that a second concurrent INSERT cannot
+  pass, and the claim of a pool lead is one conditional UPDATE (``WHERE owner_id IS NULL``)
+  that only one caller can win. Every loser gets the conflict message naming the winner.
+* A claim is protected for the department's ``claim_days`` from the later of the claim and the
+  owner's last logged activity; ``expire-claims`` warns and returns it to the pool. The rep it
+  expired from cannot claim it again for 24 hours. Won leads never expire.
+* ``lost`` closes the deal and returns the customer to the pool at once, so another department
+  may try later; the audit trail keeps who lost it and why.
+* Every change of owner, department or stage writes an :class:`OwnershipEvent`.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import func, or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.services import departments as depts
+from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.services.names import Company, name_key, split_company
+from bot.store.models import (
+    ClaimConflict,
+    Department,
+    Lead,
+    Member,
+    OwnershipEvent,
+    TransferRequest,
+)
+
+STAGES = ("new", "contacted", "qualified", "proposal", "negotiation", "won", "lost")
+CLOSED = ("won", "lost")
+COOLDOWN = timedelta(hours=24)
+SIMILARITY = 88  # rapidfuzz ratio on name keys, 0–100
+MIN_SIMILAR_KEY = 4
+LIST_LIMIT = 40
+
+
+# ----------------------------------------------------------------- lookups
+
+
+@dataclass(frozen=True)
+class LeadInfo:
+    """A lead with the names a reply needs."""
+
+    lead: Lead
+    department: Department | None
+
+    @property
+    def department_name(self) -> str | None:
+        return self.department.name if self.department else None
+
+
+def info(session: Session, lead: Lead) -> LeadInfo:
+    department = session.get(Department, lead.department_id) if lead.department_id else None
+    return LeadInfo(lead=lead, department=department)
+
+
+def snapshot(session: Session, lead: Lead) -> LeadInfo:
+    """The lead as it is now, unaffected by later changes (for "moved from …" replies)."""
+    return info(session, Lead(**lead.model_dump()))
+
+
+def _by_keys(session: Session, company: Company) -> Lead | None:
+    condition = Lead.name_key == company.key
+    if company.domain:
+        condition = or_(condition, Lead.domain == company.domain)
+    found = session.exec(select(Lead).where(condition)).all()
+    if not found:
+        return None
+    # Name and domain may point at two leads: the owned one is the one that blocks.
+    found.sort(key=lambda lead: (lead.owner_id is None, lead.name_key != company.key))
+    return found[0]
+
+
+def company_of(words: list[str]) -> Company:
+    company = split_company(words)
+    if company is None:
+        raise InvalidInput("lead.bad_company", given=" ".join(words))
+    return company
+
+
+def find(session: Session, words: list[str], *, actor: str | None = None) -> tuple[Lead, list[str]]:
+    """The lead named by the longest leading run of ``words``, and the words after it.
+
+    ``/lead lost Acme Corp went with a competitor`` finds "Acme Corp" and leaves the reason;
+    a trailing domain (``Acme acme.com``) is used too, and given by the owner (``actor``) to a
+    lead that has none, it is kept. Raises NotFound with similar names.
+    """
+    if not words:
+        raise InvalidInput("lead.bad_company", given="")
+    for end in range(len(words), 0, -1):
+        company = split_company(words[:end])
+        if company is None:
+            continue
+        lead = _by_keys(session, company)
+        if lead is not None:
+            if actor is not None and _gain_domain(session, lead, actor, words[:end]):
+                session.commit()
+            return lead, words[end:]
+    given = " ".join(words)
+    suggestions = [lead.name for lead in similar(session, name_key(given), owned_only=False)]
+    raise NotFound("lead.not_found", name=given, suggestions=suggestions)
+
+
+def _gain_domain(session: Session, lead: Lead, actor: str, words: list[str]) -> bool:
+    """A lead claimed without a domain gains the one its owner later gives (caller commits)."""
+    company = split_company(words)
+    if lead.domain or lead.owner_id != actor or company is None or not company.domain:
+        return False
+    taken = session.exec(select(Lead.id).where(Lead.domain == company.domain)).first()
+    if taken is not None:
+        return False
+    lead.domain = company.domain
+    session.add(lead)
+    return True
+
+
+# ----------------------------------------------------------- near-duplicates
+
+
+class _KeyIndex:
+    """Every lead's name key in memory, for fuzzy matching.
+
+    Keys never change once written, so the index only appends rows with an id above the last
+    one it saw: one indexed query per lookup, and rapidfuzz's C implementation scans 100,000
+    keys in a few milliseconds.
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.keys: list[str] = []
+        self.last_id = 0
+        self.lock = threading.Lock()
+
+    def refresh(self, session: Session) -> None:
+        rows = session.exec(
+            select(Lead.id, Lead.name_key).where(Lead.id > self.last_id).order_by(Lead.id)
+        ).all()
+        if not rows:
+            return
+        with self.lock:
+            for lead_id, key in rows:
+                if lead_id > self.last_id:
+                    self.ids.append(lead_id)
+                    self.keys.append(key)
+                    self.last_id = lead_id
+
+
+_INDEXES: weakref.WeakKeyDictionary[Engine, _KeyIndex] = weakref.WeakKeyDictionary()
+_INDEXES_LOCK = threading.Lock()
+
+
+def _index(session: Session) -> _KeyIndex:
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    with _INDEXES_LOCK:
+        index = _INDEXES.get(engine)
+        if index is None:
+            index = _INDEXES[engine] = _KeyIndex()
+    index.refresh(session)
+    return index
+
+
+def similar(
+    session: Session, key: str, *, owned_only: bool = True, exclude: int | None = None, limit=3
+) -> list[Lead]:
+    """Leads whose name key is very similar to ``key`` (not equal), best first."""
+    if len(key) < MIN_SIMILAR_KEY:
+        return []
+    index = _index(session)
+    hits = process.extract(
+        key, index.keys, scorer=fuzz.ratio, score_cutoff=SIMILARITY, limit=limit + 2
+    )
+    ids = [index.ids[i] for match, _score, i in hits if match != key and index.ids[i] != exclude]
+    if not ids:
+        return []
+    query = select(Lead).where(col(Lead.id).in_(ids))
+    if owned_only:
+        query = query.where(col(Lead.owner_id).is_not(None))
+    leads = {lead.id: lead for lead in session.exec(query).all()}
+    return [leads[i] for i in ids if i in leads][:limit]
+
+
+# -------------------------------------------------------------- membership
+
+
+def _membership(session: Session, user: str) -> tuple[Member | None, Department | None]:
+    member = depts.get_member(session, user)
+    if member is None or member.department_id is None:
+        return member, None
+    return member, session.get(Department, member.department_id)
+
+
+def require_department(session: Session, user: str) -> tuple[Member, Department]:
+    """The caller's membership and department, or a refusal that says how to join."""
+    member, department = _membership(session, user)
+    if member is None or department is None:
+        raise PermissionDenied(
+            "lead.no_department",
+            admins=depts.admin_ids(session),
+            departments=[d.name for d in session.exec(select(Department)).all()],
+        )
+    return member, department
+
+
+def may_manage(session: Session, user: str, lead: Lead) -> bool:
+    """The lead's manager (of its department) or an admin."""
+    if depts.is_admin(session, user):
+        return True
+    department = session.get(Department, lead.department_id) if lead.department_id else None
+    return department is not None and depts.is_manager_of(session, user, department)
+
+
+def _require_owner_or_manager(session: Session, user: str, lead: Lead, template: str) -> None:
+    if lead.owner_id == user or may_manage(session, user, lead):
+        return
+    department = session.get(Department, lead.department_id) if lead.department_id else None
+    raise PermissionDenied(
+        template,
+        lead=lead.name,
+        owner=lead.owner_id,
+        department=department.name if department else None,
+        managers=depts.managers_of(session, department) if department else [],
+        admins=depts.admin_ids(session),
+    )
+
+
+# ------------------------------------------------------------------- claim
+
+
+@dataclass(frozen=True)
+class Claimed:
+    lead: Lead
+    department: Department
+    similar: list[LeadInfo]
+    from_pool: bool
+
+
+def expiry(department: Department, since: datetime) -> datetime:
+    return since + timedelta(days=department.claim_days)
+
+
+def _event(lead: Lead, action: str, actor: str | None, now: datetime, **fields) -> OwnershipEvent:
+    return OwnershipEvent(lead_id=lead.id, action=action, actor_id=actor, at=now, **fields)
+
+
+def _check_limit(session: Session, user: str, department: Department) -> None:
+    limit = department.max_leads_per_rep
+    if not limit:
+        return
+    held = session.exec(
+        select(func.count())
+        .select_from(Lead)
+        .where(Lead.owner_id == user, col(Lead.stage).not_in(CLOSED))
+    ).one()
+    if held >= limit:
+        raise Conflict("lead.limit_reached", limit=limit, department=department.name)
+
+
+def _cooldown_until(session: Session, lead: Lead, user: str, now: datetime) -> datetime | None:
+    expired = session.exec(
+        select(OwnershipEvent.at)
+        .where(
+            OwnershipEvent.lead_id == lead.id,
+            OwnershipEvent.action == "expire",
+            OwnershipEvent.from_owner == user,
+            OwnershipEvent.at > now - COOLDOWN,
+        )
+        .order_by(col(OwnershipEvent.at).desc())
+    ).first()
+    return expired + COOLDOWN if expired else None
+
+
+def _refuse_owned(session: Session, lead: Lead, user: str, department: Department, now) -> None:
+    """Record the refused claim (weekly digests count them) and raise the conflict."""
+    session.add(
+        ClaimConflict(
+            lead_id=lead.id,
+            user_id=user,
+            department_id=department.id,
+            owner_department_id=lead.department_id,
+            at=now,
+        )
+    )
+    session.commit()
+    owner = info(session, lead)
+    raise Conflict(
+        "lead.owned",
+        lead=lead.name,
+        owner=lead.owner_id,
+        department=owner.department_name,
+        since=lead.claimed_at,
+    )
+
+
+def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> Claimed:
+    """Claim the customer named by ``words`` for the caller and the caller's department."""
+    _member, department = require_department(session, actor)
+    company = company_of(words)
+    lead = _by_keys(session, company)
+    if lead is None:
+        _check_limit(session, actor, department)
+        lead = Lead(
+            name=company.name,
+            name_key=company.key,
+            domain=company.domain,
+            owner_id=actor,
+            department_id=department.id,
+            stage="new",
+            claimed_at=now,
+            stage_changed_at=now,
+            expires_at=expiry(department, now),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(lead)
+        try:
+            session.flush()
+        except IntegrityError:
+            # Another claim of the same customer committed first: that one won.
+            session.rollback()
+            lead = _by_keys(session, company)
+            if lead is None:
+                raise
+            return _claim_existing(session, lead, actor, department, words, now)
+        session.add(
+            _event(lead, "claim", actor, now, to_owner=actor, to_department_id=department.id)
+        )
+        session.commit()
+        near = [info(session, other) for other in similar(session, company.key, exclude=lead.id)]
+        return Claimed(lead=lead, department=department, similar=near, from_pool=False)
+    return _claim_existing(session, lead, actor, department, words, now)
+
+
+def _claim_existing(
+    session: Session,
+    lead: Lead,
+    actor: str,
+    department: Department,
+    words: list[str],
+    now: datetime,
+) -> Claimed:
+    if lead.owner_id == actor:
+        _gain_domain(session, lead, actor, words)
+        session.commit()
+        raise Conflict(
+            "lead.already_yours",
+            lead=lead.name,
+            department=department.name,
+            expires=lead.expires_at,
+        )
+    if lead.owner_id is not None:
+        _refuse_owned(session, lead, actor, department, now)
+    until = _cooldown_until(session, lead, actor, now)
+    if until is not None:
+        raise Conflict("lead.cooldown", lead=lead.name, until=until)
+    _check_limit(session, actor, department)
+    stage = "new" if lead.stage in CLOSED else lead.stage
+    won = session.execute(
+        update(Lead)
+        .where(col(Lead.id) == lead.id, col(Lead.owner_id).is_(None))
+        .values(
+            owner_id=actor,
+            department_id=department.id,
+            stage=stage,
+            amount_cents=None if lead.stage in CLOSED else lead.amount_cents,
+            lost_reason=None,
+            claimed_at=now,
+            stage_changed_at=now if stage != lead.stage else lead.stage_changed_at,
+            last_activity_at=None,
+            expires_at=expiry(department, now),
+            warned_at=None,
+            updated_at=now,
+        )
+    )
+    if won.rowcount != 1:
+        session.rollback()
+        session.refresh(lead)
+        _refuse_owned(session, lead, actor, department, now)
+    session.add(
+        _event(
+            lead,
+            "claim",
+            actor,
+            now,
+            to_owner=actor,
+            to_department_id=department.id,
+            from_stage=lead.stage if stage != lead.stage else None,
+            to_stage=stage if stage != lead.stage else None,
+        )
+    )
+    session.commit()
+    session.refresh(lead)
+    return Claimed(lead=lead, department=department, similar=[], from_pool=True)
+
+
+def claim_by_id(session: Session, *, actor: str, lead_id: int, now: datetime) -> Claimed:
+    """The Claim button of ``/lead pool`` and of reminders."""
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFound("lead.not_found", name=str(lead_id), suggestions=[])
+    _member, department = require_department(session, actor)
+    return _claim_existing(session, lead, actor, department, [lead.name], now)
+
+
+# --------------------------------------------------------- release, transfer
+
+
+def _to_pool(lead: Lead, now: datetime) -> None:
+    lead.owner_id = None
+    lead.department_id = None
+    lead.expires_at = None
+    lead.warned_at = None
+    lead.updated_at = now
+
+
+def release(session: Session, *, actor: str, words: list[str], now: datetime) -> LeadInfo:
+    lead, _rest = find(session, words)
+    if lead.owner_id is None:
+        raise Conflict("lead.in_pool", lead=lead.name)
+    _require_owner_or_manager(session, actor, lead, "lead.release_denied")
+    before = snapshot(session, lead)
+    session.add(
+        _event(
+            lead,
+            "release",
+            actor,
+            now,
+            from_owner=lead.owner_id,
+            from_department_id=lead.department_id,
+        )
+    )
+    _to_pool(lead, now)
+    session.add(lead)
+    session.commit()
+    return before
+
+
+def release_by_id(session: Session, *, actor: str, lead_id: int, now: datetime) -> LeadInfo:
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFound("lead.not_found", name=str(lead_id), suggestions=[])
+    return release(session, actor=actor, words=[lead.name], now=now)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A done transfer (``request`` None) or a request waiting for ``approvers``."""
+
+    lead: LeadInfo
+    previous: LeadInfo
+    to_user: str
+    to_department: str
+    request: TransferRequest | None = None
+    approvers: tuple[str, ...] = ()
+
+
+def _move(session: Session, lead: Lead, to_user: str, actor: str, now, reason=None) -> None:
+    _member, department = _target(session, to_user)
+    session.add(
+        _event(
+            lead,
+            "transfer",
+            actor,
+            now,
+            from_owner=lead.owner_id,
+            to_owner=to_user,
+            from_department_id=lead.department_id,
+            to_department_id=department.id,
+            reason=reason,
+        )
+    )
+    lead.owner_id = to_user
+    lead.department_id = department.id
+    lead.claimed_at = now
+    lead.expires_at = None if lead.stage == "won" else expiry(department, now)
+    lead.warned_at = None
+    lead.updated_at = now
+    session.add(lead)
+
+
+def transfer(
+    session: Session, *, actor: str, words: list[str], to_user: str, now: datetime
+) -> Transfer:
+    lead, _rest = find(session, words)
+    if lead.owner_id is None:
+        raise Conflict("lead.in_pool", lead=lead.name)
+    if lead.owner_id == to_user:
+        raise Conflict("lead.already_owner", lead=lead.name, owner=to_user)
+    _member, target_department = _target(session, to_user)
+    previous = snapshot(session, lead)
+    if may_manage(session, actor, lead):
+        _move(session, lead, to_user, actor, now)
+        session.commit()
+        return Transfer(
+            lead=info(session, lead),
+            previous=previous,
+            to_user=to_user,
+            to_department=target_department.name,
+        )
+    if lead.owner_id != actor:
+        _require_owner_or_manager(session, actor, lead, "lead.transfer_denied")
+    pending = session.exec(
+        select(TransferRequest).where(
+            TransferRequest.lead_id == lead.id, TransferRequest.status == "pending"
+        )
+    ).first()
+    if pending is not None:
+        raise Conflict("lead.transfer_pending", lead=lead.name, to_user=pending.to_user)
+    request = TransferRequest(
+        lead_id=lead.id,
+        from_user=lead.owner_id,
+        to_user=to_user,
+        requested_by=actor,
+        created_at=now,
+    )
+    session.add(request)
+    session.commit()
+    approvers = tuple(depts.managers_of(session, target_department)) or tuple(
+        depts.admin_ids(session)
+    )
+    return Transfer(
+        lead=previous,
+        previous=previous,
+        to_user=to_user,
+        to_department=target_department.name,
+        request=request,
+        approvers=approvers,
+    )
+
+
+def _target(session: Session, user: str) -> tuple[Member, Department]:
+    """The member a lead moves to: they must be in a department."""
+    member, department = _membership(session, user)
+    if member is None or department is None:
+        raise InvalidInput("lead.target_not_member", user=user)
+    return member, department
+
+
+@dataclass(frozen=True)
+class Decision:
+    request: TransferRequest
+    lead: LeadInfo
+    previous: LeadInfo
+
+
+def decide(
+    session: Session, *, actor: str, request_id: int, approve: bool, now: datetime
+) -> Decision:
+    """Approve or reject a transfer request: the target's manager or an admin."""
+    request = session.get(TransferRequest, request_id)
+    if request is None:
+        raise NotFound("lead.request_not_found")
+    lead = session.get(Lead, request.lead_id)
+    assert lead is not None
+    _member, target_department = _target(session, request.to_user)
+    if not (
+        depts.is_admin(session, actor) or depts.is_manager_of(session, actor, target_department)
+    ):
+        raise PermissionDenied(
+            "lead.decide_denied",
+            department=target_department.name,
+            managers=depts.managers_of(session, target_department),
+            admins=depts.admin_ids(session),
+        )
+    if request.status != "pending":
+        raise Conflict(
+            "lead.request_decided", lead=lead.name, status=request.status, by=request.decided_by
+        )
+    previous = snapshot(session, lead)
+    if lead.owner_id != request.from_user:
+        request.status = "cancelled"
+    elif approve:
+        _move(session, lead, request.to_user, actor, now, reason="request")
+        request.status = "approved"
+    else:
+        request.status = "rejected"
+    request.decided_by = actor
+    request.decided_at = now
+    session.add(request)
+    session.commit()
+    return Decision(request=request, lead=info(session, lead), previous=previous)
+
+
+# ------------------------------------------------------------------ stages
+
+
+@dataclass(frozen=True)
+class StageChange:
+    lead: LeadInfo
+    from_stage: str
+    to_stage: str
+
+
+def set_stage(
+    session: Session,
+    *,
+    actor: str,
+    lead: Lead,
+    stage: str,
+    amount_cents: int | None = None,
+    reason: str | None = None,
+    now: datetime,
+) -> StageChange:
+    if stage not in STAGES:
+        raise InvalidInput("lead.bad_stage", given=stage, stages=STAGES)
+    if lead.owner_id is None:
+        raise Conflict("lead.in_pool", lead=lead.name)
+    _require_owner_or_manager(session, actor, lead, "lead.stage_denied")
+    if stage == "won" and amount_cents is None:
+        raise InvalidInput("lead.won_needs_amount", lead=lead.name)
+    before = lead.stage
+    owner_info = snapshot(session, lead)
+    action = stage if stage in CLOSED else "stage"
+    event = _event(
+        lead,
+        action,
+        actor,
+        now,
+        from_stage=before,
+        to_stage=stage,
+        reason=reason,
+        from_owner=lead.owner_id if stage == "lost" else None,
+        from_department_id=lead.department_id if stage == "lost" else None,
+    )
+    session.add(event)
+    lead.stage = stage
+    lead.stage_changed_at = now
+    lead.updated_at = now
+    if amount_cents is not None:
+        lead.amount_cents = amount_cents
+    if stage == "won":
+        lead.expires_at = None
+        lead.warned_at = None
+    elif stage == "lost":
+        lead.lost_reason = reason
+        _to_pool(lead, now)
+    elif before in CLOSED:
+        department = owner_info.department
+        lead.expires_at = expiry(department, now) if department else None
+    session.add(lead)
+    session.commit()
+    return StageChange(
+        lead=snapshot(session, lead) if stage != "lost" else owner_info,
+        from_stage=before,
+        to_stage=stage,
+    )
+
+
+# ------------------------------------------------------------------ listing
+
+
+def owned_by(session: Session, user: str) -> list[LeadInfo]:
+    """The user's leads, soonest expiry first (won leads, which never expire, last)."""
+    leads = session.exec(
+        select(Lead)
+        .where(Lead.owner_id == user)
+        .order_by(col(Lead.expires_at).is_(None), col(Lead.expires_at), col(Lead.name_key))
+    ).all()
+    return [info(session, lead) for lead in leads]
+
+
+@dataclass(frozen=True)
+class Pool:
+    leads: list[Lead]
+    total: int
+
+
+def pool(session: Session, limit: int = LIST_LIMIT) -> Pool:
+    leads = session.exec(
+        select(Lead)
+        .where(col(Lead.owner_id).is_(None))
+        .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
+        .limit(limit)
+    ).all()
+    total = session.exec(
+        select(func.count()).select_from(Lead).where(col(Lead.owner_id).is_(None))
+    ).one()
+    return Pool(leads=list(leads), total=total)
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    event: OwnershipEvent
+    from_department: str | None
+    to_department: str | None
+
+
+def history(session: Session, lead: Lead) -> list[HistoryLine]:
+    events = session.exec(
+        select(OwnershipEvent)
+        .where(OwnershipEvent.lead_id == lead.id)
+        .order_by(col(OwnershipEvent.at), col(OwnershipEvent.id))
+    ).all()
+    names = {d.id: d.name for d in session.exec(select(Department)).all()}
+    return [
+        HistoryLine(
+            event=event,
+            from_department=names.get(event.from_department_id),
+            to_department=names.get(event.to_department_id),
+        )
+        for event in events
+    ]
+
+
+def renew(session: Session, lead: Lead, user: str, now: datetime) -> None:
+    """A logged activity by the owner restarts the protection period (caller commits)."""
+    if lead.owner_id != user:
+        return
+    lead.last_activity_at = now
+    if lead.stage != "won" and lead.department_id:
+        department = session.get(Department, lead.department_id)
+        if department is not None:
+            lead.expires_at = max(expiry(department, now), lead.expires_at or now)
+            lead.warned_at = None
+    lead.updated_at = now
+    session.add(lead)

@@ -1,0 +1,106 @@
+"""Buttons on lead messages: Claim (pool, expiry notices), Release (expiry warnings),
+Approve / Reject (transfer requests)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot import render
+from bot.config import Settings
+from bot.services import leads as svc
+from bot.services.errors import InvalidInput
+from handlers.notify import direct_messages
+
+
+def register(app: App) -> None:
+    app.action("lead_claim")(claim)
+    app.action("lead_release")(release)
+    app.action("transfer_approve")(approve)
+    app.action("transfer_reject")(reject)
+
+
+def _id(action: dict) -> int:
+    try:
+        return int(action["value"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInput("lead.request_not_found") from None
+
+
+def claim(
+    ack: Ack,
+    action: dict,
+    body: dict,
+    session: Session,
+    now: datetime,
+    locale: str,
+    respond: Respond,
+) -> None:
+    ack()
+    done = svc.claim_by_id(session, actor=body["user"]["id"], lead_id=_id(action), now=now)
+    message = render.message(
+        "lead.claimed",
+        locale,
+        lead=done.lead,
+        department=done.department,
+        similar=done.similar,
+        from_pool=done.from_pool,
+    )
+    respond(**message.ephemeral(), replace_original=False)
+
+
+def release(
+    ack: Ack,
+    action: dict,
+    body: dict,
+    session: Session,
+    now: datetime,
+    locale: str,
+    respond: Respond,
+) -> None:
+    ack()
+    before = svc.release_by_id(session, actor=body["user"]["id"], lead_id=_id(action), now=now)
+    respond(**render.message("lead.released", locale, item=before).as_post(), replace_original=True)
+
+
+def _decider(approve: bool):  # type: ignore[no-untyped-def]
+    """The Approve or the Reject listener of a transfer request."""
+
+    def decide(
+        ack: Ack,
+        action: dict,
+        body: dict,
+        session: Session,
+        now: datetime,
+        locale: str,
+        respond: Respond,
+        client: WebClient,
+        settings: Settings,
+    ) -> None:
+        ack()
+        decision = svc.decide(
+            session, actor=body["user"]["id"], request_id=_id(action), approve=approve, now=now
+        )
+        data = {"request": decision.request, "item": decision.lead}
+        respond(
+            **render.message("lead.transfer_decided", locale, **data).as_post(),
+            replace_original=True,
+        )
+        request = decision.request
+        direct_messages(
+            client,
+            session,
+            settings,
+            [request.requested_by, request.from_user, request.to_user],
+            "lead.transfer_decided",
+            **data,
+        )
+
+    return decide
+
+
+approve = _decider(True)
+reject = _decider(False)
