@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.services.errors import ServiceError
 from bot.slack_client import make_client
 from bot.store.db import make_engine
-from jobs import digests, outbox
+from jobs import digests, expire_claims, outbox
 from jobs.report import JobReport
 
 Job = Callable[[Engine, WebClient, datetime, "str | int | None"], JobReport]
@@ -38,6 +38,7 @@ JOBS: dict[str, Job] = {
     "daily-digest": digests.daily_digest_job,
     "weekly-digest": digests.weekly_digest_job,
     "agenda": digests.agenda_job,
+    "expire-claims": expire_claims.expire_claims_job,
     "deliver-outbox": deliver_outbox_job,
 }
 

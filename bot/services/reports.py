@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from bot.periods import Period, local_date, period, window
+from bot.services import targets
 from bot.services.departments import department_of, find_department
 from bot.services.errors import InvalidInput, NotFound
 from bot.store.models import (
@@ -554,8 +555,9 @@ def _days(now: datetime, then: datetime | None) -> int | None:
 
 
 def target_progress(session: Session, department: Department, now: datetime) -> list[Any]:
-    """The department's targets for the current periods (empty when none are set)."""
-    return []
+    """The department's targets (its own first, then its reps') for the periods containing
+    ``now``, at most ``LIST_LIMIT + 2`` of them; empty when none are set."""
+    return targets.progress(session, department, now)[: LIST_LIMIT + 2]
 
 
 # ── the posts ────────────────────────────────────────────────────────────────────────────────
