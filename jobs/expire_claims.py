@@ -128,7 +128,7 @@ def _expire(session: Session, dept: Department, now: datetime, report: JobReport
                 "lead.expired_notice",
                 dept.locale,
                 lead=lead,
-                owner=lead.owner_id,
+                owner=owner,
                 department=dept.name,
             )
             _post(session, report, key, dept.channel, message.as_post(), now)
