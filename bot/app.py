@@ -110,7 +110,12 @@ def build_app(
         if body.get("type") == "view_submission":
             return BoltResponse(
                 status=200,
-                body=json.dumps({"response_action": "errors", "errors": _view_errors(body, reply)}),
+                body=json.dumps(
+                    {
+                        "response_action": "errors",
+                        "errors": _view_errors(body, reply, getattr(error, "block", None)),
+                    }
+                ),
                 headers={"content-type": ["application/json;charset=utf-8"]},
             )
         if "command" in body:
@@ -131,8 +136,10 @@ def _kind(body: dict[str, Any]) -> str:
     return str(body.get("command") or body.get("type") or "request")
 
 
-def _view_errors(body: dict[str, Any], reply: render.Message) -> dict[str, str]:
-    """Show a failure of a modal submission on its first input block."""
-    blocks = body.get("view", {}).get("blocks", [])
-    first = next((b["block_id"] for b in blocks if b.get("type") == "input"), None)
-    return {first: reply.text[:150]} if first else {}
+def _view_errors(body: dict[str, Any], reply: render.Message, block: str | None) -> dict[str, str]:
+    """Show a failure of a modal submission on its input block (else the first one)."""
+    inputs = [
+        b["block_id"] for b in body.get("view", {}).get("blocks", []) if b.get("type") == "input"
+    ]
+    target = block if block in inputs else (inputs[0] if inputs else None)
+    return {target: reply.text[:150]} if target else {}

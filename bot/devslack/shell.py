@@ -24,7 +24,7 @@ from bot import render
 from bot.app import build_app
 from bot.clock import Clock
 from bot.config import Settings, load_settings
-from bot.devslack import render_text
+from bot.devslack import modal, render_text
 from bot.devslack.fake_slack import FakeSlack
 from bot.devslack.signing import (
     button_payload,
@@ -39,6 +39,10 @@ from jobs.runner import JobNotAvailable, run_job, worker_client
 
 SHELL_SECRET = "salesbot-shell-secret"
 DEFAULT_CHANNEL = "C0SHELL"
+
+
+def _input_blocks(view: dict) -> list[str]:
+    return [b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"]
 
 
 class Shell:
@@ -63,6 +67,7 @@ class Shell:
         self.user, self.channel = user, channel
         self.stdin, self.stdout = stdin, stdout
         self.buttons: list[render_text.Button] = []
+        self.view: dict | None = None
         self.events = 0
 
     # ── output ───────────────────────────────────────────────────────────────────────────
@@ -92,6 +97,9 @@ class Shell:
                 view = body.get("view") or {}
                 self.say(render_text.render_view(view))
                 self.buttons = render_text.buttons(view) or self.buttons
+                if view.get("type") == "modal":
+                    self.view = view
+                    self.say(render.text("shell.modal_hint", None, blocks=_input_blocks(view)))
             elif call.method not in ("auth.test", "users.info", "conversations.open"):
                 self.say(f"── {call.method} {json.dumps(body, ensure_ascii=False)[:300]}")
 
@@ -106,15 +114,39 @@ class Shell:
         except ValueError:
             self.say(response.body)
             return
-        if isinstance(data, dict) and ("text" in data or "blocks" in data):
+        if isinstance(data, dict) and data.get("response_action") == "errors":
+            self.say(render.text("shell.modal_errors", None, errors=data.get("errors", {})))
+        elif isinstance(data, dict) and ("text" in data or "blocks" in data):
             self._show("only you see", data.get("text"), data.get("blocks"))
 
     # ── input ────────────────────────────────────────────────────────────────────────────
-    def dispatch(self, body: str) -> None:
+    def _send(self, body: str) -> BoltResponse:
+        return self.app.dispatch(BoltRequest(body=body, headers=signed_headers(self.secret, body)))
+
+    def dispatch(self, body: str) -> BoltResponse:
         mark = self.fake.mark()
-        request = BoltRequest(body=body, headers=signed_headers(self.secret, body))
-        self._show_response(self.app.dispatch(request))
+        response = self._send(body)
+        self._show_response(response)
         self._show_calls(mark)
+        return response
+
+    def submit(self, args: list[str]) -> None:
+        """Fill in the open modal (``block=value`` pairs) and submit it, like Slack would."""
+        view = self.view
+        if view is None:
+            self.say(render.text("shell.no_modal", None))
+            return
+        answers = dict(arg.split("=", 1) for arg in args if "=" in arg)
+
+        def suggest(block_id: str, action_id: str, value: str) -> list[dict]:
+            payload = modal.suggestion(self.user, view, block_id, action_id, value)
+            response = self._send(payload_body(payload))
+            return json.loads(response.body or "{}").get("options", [])
+
+        values = modal.state_values(view, answers, suggest)
+        response = self.dispatch(payload_body(modal.submission(self.user, view, values)))
+        if "response_action" not in (response.body or ""):
+            self.view = None
 
     def command(self, line: str) -> None:
         name, _, text = line.partition(" ")
@@ -179,6 +211,8 @@ class Shell:
             self.home()
         elif verb == "time":
             self.time(args)
+        elif verb == "submit":
+            self.submit(args)
         elif verb == "run" and args:
             self.run(args[0])
         else:

@@ -14,10 +14,12 @@ from typing import Any
 class ServiceError(Exception):
     """An expected failure with a message template."""
 
-    def __init__(self, template: str, **data: Any) -> None:
+    def __init__(self, template: str, *, block: str | None = None, **data: Any) -> None:
         super().__init__(f"{template} {data}")
         self.template = template
         self.data = data
+        #: the modal input block the error belongs to, when it comes from a modal
+        self.block = block
 
     @property
     def template_path(self) -> str:

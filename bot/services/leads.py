@@ -72,7 +72,7 @@ def snapshot(session: Session, lead: Lead) -> LeadInfo:
     return info(session, Lead(**lead.model_dump()))
 
 
-def _by_keys(session: Session, company: Company) -> Lead | None:
+def by_keys(session: Session, company: Company) -> Lead | None:
     condition = Lead.name_key == company.key
     if company.domain:
         condition = or_(condition, Lead.domain == company.domain)
@@ -104,7 +104,7 @@ def find(session: Session, words: list[str], *, actor: str | None = None) -> tup
         company = split_company(words[:end])
         if company is None:
             continue
-        lead = _by_keys(session, company)
+        lead = by_keys(session, company)
         if lead is not None:
             if actor is not None and _gain_domain(session, lead, actor, words[:end]):
                 session.commit()
@@ -309,7 +309,7 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
     """Claim the customer named by ``words`` for the caller and the caller's department."""
     _member, department = require_department(session, actor)
     company = company_of(words)
-    lead = _by_keys(session, company)
+    lead = by_keys(session, company)
     if lead is None:
         _check_limit(session, actor, department)
         lead = Lead(
@@ -331,7 +331,7 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
         except IntegrityError:
             # Another claim of the same customer committed first: that one won.
             session.rollback()
-            lead = _by_keys(session, company)
+            lead = by_keys(session, company)
             if lead is None:
                 raise
             return _claim_existing(session, lead, actor, department, words, now)

@@ -1,0 +1,11 @@
+"""Modals: their submissions, type-ahead options and the shortcuts and buttons that open them."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers.views import log_modal
+
+
+def register(app: App) -> None:
+    log_modal.register(app)

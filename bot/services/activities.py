@@ -1,0 +1,220 @@
+"""Logging sales activities (DESIGN §4 ``/log``).
+
+* The caller must be in a department. The customer is found by either key (longest leading
+  run of words that names a known lead; the rest is the note). For a customer not known yet
+  the first word is the company (quote a name of several words: ``/log call "Acme Corp" …``)
+  or everything before `` - `` / ``:``; the customer is then created in the pool so the reply
+  can offer a Claim button.
+* A customer owned by another department is refused, naming the owner. One owned by a
+  teammate in the caller's department is logged (helping on a deal is normal) but only the
+  owner's own activity renews the claim.
+* ``undo`` removes the caller's most recent activity if it was logged less than 10 minutes
+  ago, and puts the claim's protection back to what the remaining activities give.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.services import leads
+from bot.services.errors import Conflict, InvalidInput, NotFound
+from bot.services.names import Company, split_company
+from bot.store.models import Activity, Department, Lead
+
+KINDS = ("call", "visit", "demo", "email", "meeting", "proposal", "other")
+CHINESE_KINDS = {
+    "电话": "call",
+    "拜访": "visit",
+    "演示": "demo",
+    "邮件": "email",
+    "会议": "meeting",
+    "方案": "proposal",
+    "其他": "other",
+}
+UNDO_WINDOW = timedelta(minutes=10)
+MAX_NOTE = 2000
+MAX_BACKDATE = timedelta(days=90)
+_SEPARATOR = re.compile(r"\s+[-–—:：]\s*|[:：]\s*")
+
+
+def kind_of(word: str) -> str:
+    folded = word.strip().casefold()
+    kind = CHINESE_KINDS.get(folded, folded)
+    if kind not in KINDS:
+        raise InvalidInput("log.bad_kind", given=word, kinds=KINDS, block="kind")
+    return kind
+
+
+@dataclass(frozen=True)
+class Logged:
+    activity: Activity
+    lead: leads.LeadInfo
+    renewed: bool
+
+
+def _split(session: Session, words: list[str]) -> tuple[Lead | None, Company, str]:
+    """The lead (if known), the company as typed, and the note."""
+    try:
+        lead, rest = leads.find(session, words)
+    except NotFound:
+        lead = None
+    if lead is not None:
+        used = words[: len(words) - len(rest)]
+        company = split_company(used) or leads.company_of([lead.name])
+        return lead, company, " ".join(rest)
+    text = " ".join(words)
+    parts = _SEPARATOR.split(text, maxsplit=1)
+    if len(parts) == 2 and parts[0].strip():
+        head, note = parts[0].split(), parts[1]
+    else:
+        head, note = words[:1], " ".join(words[1:])
+        if len(words) > 1 and split_company(words[1:2]) and split_company(words[1:2]).domain:
+            head, note = words[:2], " ".join(words[2:])
+    return None, leads.company_of(head), note
+
+
+def _pool_lead(session: Session, company: Company, now: datetime) -> Lead:
+    """The customer as an unowned lead (created in the pool when new)."""
+    lead = Lead(
+        name=company.name,
+        name_key=company.key,
+        domain=company.domain,
+        stage="new",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(lead)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        found = leads.by_keys(session, company)
+        if found is None:
+            raise
+        return found
+    return lead
+
+
+def log(
+    session: Session,
+    *,
+    actor: str,
+    kind: str,
+    words: list[str] | None = None,
+    company: str | None = None,
+    lead_id: int | None = None,
+    note: str | None = None,
+    on: date | None = None,
+    now: datetime,
+) -> Logged:
+    """Record one activity on a customer given as ``words`` (what followed the kind in the
+    command: company then note), as ``company`` (a whole name, from the modal) or as
+    ``lead_id``."""
+    _member, department = leads.require_department(session, actor)
+    kind = kind_of(kind)
+    if lead_id is not None:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise NotFound("lead.not_found", name=str(lead_id), suggestions=[], block="company")
+    elif company is not None:
+        named = split_company(company.split())
+        if named is None:
+            raise InvalidInput("lead.bad_company", given=company, block="company")
+        lead = leads.by_keys(session, named) or _pool_lead(session, named, now)
+    else:
+        if not words:
+            raise InvalidInput("log.usage", block="company")
+        found, typed, typed_note = _split(session, words)
+        lead = found or _pool_lead(session, typed, now)
+        note = note or typed_note
+    if lead.owner_id and lead.owner_id != actor and lead.department_id != department.id:
+        owner = leads.info(session, lead)
+        raise Conflict(
+            "log.owned_elsewhere",
+            lead=lead.name,
+            owner=lead.owner_id,
+            department=owner.department_name,
+            block="company",
+        )
+    occurred = _occurred_at(on, department, now)
+    activity = Activity(
+        user_id=actor,
+        department_id=department.id,
+        lead_id=lead.id,
+        kind=kind,
+        note=(note or "").strip()[:MAX_NOTE] or None,
+        occurred_at=occurred,
+        created_at=now,
+    )
+    session.add(activity)
+    renewed = lead.owner_id == actor
+    if renewed:
+        leads.renew(session, lead, actor, occurred)
+    session.commit()
+    return Logged(activity=activity, lead=leads.snapshot(session, lead), renewed=renewed)
+
+
+def _occurred_at(on: date | None, department: Department, now: datetime) -> datetime:
+    """Now, or noon of the chosen day in the department's zone (never in the future)."""
+    if on is None:
+        return now
+    zone = ZoneInfo(department.timezone)
+    today = now.astimezone(zone).date()
+    if on > today:
+        raise InvalidInput("log.future_date", given=on, block="date")
+    if on < today - MAX_BACKDATE:
+        raise InvalidInput("log.old_date", given=on, days=MAX_BACKDATE.days, block="date")
+    if on == today:
+        return now
+    return datetime.combine(on, time(12), tzinfo=zone).astimezone(now.tzinfo)
+
+
+@dataclass(frozen=True)
+class Undone:
+    activity: Activity
+    lead: Lead | None
+
+
+def undo(session: Session, *, actor: str, now: datetime) -> Undone:
+    last = session.exec(
+        select(Activity)
+        .where(Activity.user_id == actor)
+        .order_by(col(Activity.created_at).desc(), col(Activity.id).desc())
+        .limit(1)
+    ).first()
+    if last is None or last.created_at < now - UNDO_WINDOW:
+        raise Conflict("log.nothing_to_undo", minutes=int(UNDO_WINDOW.total_seconds() // 60))
+    lead = session.get(Lead, last.lead_id) if last.lead_id else None
+    session.delete(last)
+    session.flush()
+    if lead is not None and lead.owner_id == actor and lead.stage != "won":
+        remaining = session.exec(
+            select(func.max(Activity.occurred_at)).where(
+                Activity.lead_id == lead.id, Activity.user_id == actor
+            )
+        ).one()
+        department = session.get(Department, lead.department_id) if lead.department_id else None
+        lead.last_activity_at = remaining
+        if department is not None and lead.claimed_at is not None:
+            since = max(lead.claimed_at, remaining) if remaining else lead.claimed_at
+            lead.expires_at = leads.expiry(department, since)
+        session.add(lead)
+    session.commit()
+    return Undone(activity=last, lead=lead)
+
+
+def suggestions(session: Session, *, actor: str, query: str, limit: int = 20) -> list[Lead]:
+    """The caller's leads whose name starts like ``query`` (the modal's type-ahead)."""
+    statement = select(Lead).where(Lead.owner_id == actor)
+    words = query.split()
+    company = split_company(words) if words else None
+    if company is not None:
+        statement = statement.where(col(Lead.name_key).startswith(company.key))
+    return list(session.exec(statement.order_by(col(Lead.name_key)).limit(limit)).all())

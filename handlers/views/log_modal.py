@@ -1,0 +1,252 @@
+"""The "Log activity" modal: opened by ``/log`` with no text, by the "Log activity" message
+shortcut (the message becomes the note) and by the Log button of an expiry warning (the lead
+is chosen). The company field types ahead over the caller's leads; a name that is not one of
+them logs work on that customer (created in the pool when new). Invalid fields come back as
+inline errors, so nothing typed is lost."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot import render
+from bot.periods import local_date
+from bot.services import activities, leads
+from bot.store.models import Lead
+
+CALLBACK = "log_activity"
+NEW = "new:"
+LEAD = "lead:"
+MAX_NOTE = 3000
+
+
+def register(app: App) -> None:
+    app.options("company")(company_options)
+    app.view(CALLBACK)(submit)
+    app.shortcut("log_activity_shortcut")(from_message)
+    app.action("lead_log")(from_warning)
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:150] or " ", "emoji": True}
+
+
+def _option(lead: Lead) -> dict[str, Any]:
+    return {"text": _plain(lead.name[:75]), "value": f"{LEAD}{lead.id}"}
+
+
+def modal(
+    locale: str,
+    *,
+    today: date,
+    lead: Lead | None = None,
+    note: str | None = None,
+    channel: str | None = None,
+) -> dict[str, Any]:
+    def t(name: str, **data: Any) -> str:
+        return render.text(f"log.{name}", locale, **data)
+
+    company: dict[str, Any] = {
+        "type": "external_select",
+        "action_id": "company",
+        "min_query_length": 0,
+        "placeholder": _plain(t("modal_choose")),
+    }
+    if lead is not None:
+        company["initial_option"] = _option(lead)
+    note_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "note",
+        "multiline": True,
+    }
+    if note:
+        note_input["initial_value"] = note[:MAX_NOTE]
+    kinds = [
+        {"text": _plain(t("kind_name", kind=kind)), "value": kind} for kind in activities.KINDS
+    ]
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK,
+        "title": _plain(t("modal_title")),
+        "submit": _plain(t("modal_submit")),
+        "close": _plain(t("modal_close")),
+        "private_metadata": json.dumps({"channel": channel}),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "kind",
+                "label": _plain(t("modal_kind")),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "kind",
+                    "placeholder": _plain(t("modal_choose")),
+                    "options": kinds,
+                    "initial_option": kinds[0],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "company",
+                "label": _plain(t("modal_company")),
+                "hint": _plain(t("modal_company_hint")),
+                "element": company,
+            },
+            {
+                "type": "input",
+                "block_id": "note",
+                "optional": True,
+                "label": _plain(t("modal_note")),
+                "element": note_input,
+            },
+            {
+                "type": "input",
+                "block_id": "date",
+                "optional": True,
+                "label": _plain(t("modal_date")),
+                "element": {
+                    "type": "datepicker",
+                    "action_id": "date",
+                    "initial_date": today.isoformat(),
+                },
+            },
+        ],
+    }
+
+
+def open_modal(
+    client: WebClient,
+    session: Session,
+    *,
+    trigger_id: str,
+    user: str,
+    locale: str,
+    now: datetime,
+    lead: Lead | None = None,
+    note: str | None = None,
+    channel: str | None = None,
+) -> None:
+    _member, department = leads.require_department(session, user)
+    view = modal(
+        locale,
+        today=local_date(now, department.timezone),
+        lead=lead,
+        note=note,
+        channel=channel,
+    )
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+def company_options(ack: Ack, body: dict, session: Session, locale: str) -> None:
+    query = (body.get("value") or "").strip()
+    found = activities.suggestions(session, actor=body["user"]["id"], query=query)
+    options = [_option(lead) for lead in found]
+    if query and not any(lead.name.casefold() == query.casefold() for lead in found):
+        label = render.text("log.modal_new_company", locale, name=query[:60])
+        options.append({"text": _plain(label), "value": NEW + query[:140]})
+    ack(options=options[:100])
+
+
+def submit(
+    ack: Ack,
+    body: dict,
+    view: dict,
+    session: Session,
+    now: datetime,
+    locale: str,
+    client: WebClient,
+) -> None:
+    values = view["state"]["values"]
+    kind = _selected(values, "kind")
+    company = _selected(values, "company")
+    missing = {
+        block: render.text("log.modal_required", locale)
+        for block, value in (("kind", kind), ("company", company))
+        if not value
+    }
+    if missing:
+        ack(response_action="errors", errors=missing)
+        return
+    on = values.get("date", {}).get("date", {}).get("selected_date")
+    note = values.get("note", {}).get("note", {}).get("value")
+    user = body["user"]["id"]
+    target: dict[str, Any] = (
+        {"lead_id": int(company[len(LEAD) :])}
+        if company.startswith(LEAD) and company[len(LEAD) :].isdigit()
+        else {"company": company.removeprefix(NEW)}
+    )
+    logged = activities.log(
+        session,
+        actor=user,
+        kind=kind,
+        note=note,
+        on=date.fromisoformat(on) if on else None,
+        now=now,
+        **target,
+    )
+    ack()
+    message = logged_message(logged, locale)
+    channel = json.loads(view.get("private_metadata") or "{}").get("channel")
+    if channel:
+        client.chat_postEphemeral(channel=channel, user=user, **message.as_post())
+    else:
+        client.chat_postMessage(channel=user, **message.as_post())
+
+
+def logged_message(logged: activities.Logged, locale: str) -> render.Message:
+    return render.message(
+        "log.logged",
+        locale,
+        activity=logged.activity,
+        item=logged.lead,
+        renewed=logged.renewed,
+        kind=render.text("log.kind_name", locale, kind=logged.activity.kind),
+    )
+
+
+def _selected(values: dict, block: str) -> str | None:
+    state = values.get(block, {}).get(block, {})
+    option = state.get("selected_option")
+    return option.get("value") if option else None
+
+
+def from_message(
+    ack: Ack, shortcut: dict, session: Session, now: datetime, locale: str, client: WebClient
+) -> None:
+    ack()
+    open_modal(
+        client,
+        session,
+        trigger_id=shortcut["trigger_id"],
+        user=shortcut["user"]["id"],
+        locale=locale,
+        now=now,
+        note=(shortcut.get("message") or {}).get("text"),
+        channel=(shortcut.get("channel") or {}).get("id"),
+    )
+
+
+def from_warning(
+    ack: Ack,
+    action: dict,
+    body: dict,
+    session: Session,
+    now: datetime,
+    locale: str,
+    client: WebClient,
+) -> None:
+    ack()
+    lead = session.get(Lead, int(action["value"])) if str(action.get("value")).isdigit() else None
+    open_modal(
+        client,
+        session,
+        trigger_id=body["trigger_id"],
+        user=body["user"]["id"],
+        locale=locale,
+        now=now,
+        lead=lead,
+    )

@@ -1,0 +1,196 @@
+"""``/log`` through the real endpoint: the command, undo, the modal (type-ahead, inline
+errors, submission), the message shortcut and the Log button of an expiry warning."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from slack_sdk.models.views import View
+from sqlmodel import select
+
+from bot.devslack import modal
+from bot.devslack.signing import button_payload, payload_body
+from bot.store.models import Activity, Lead
+from handlers.views.log_modal import modal as build_modal
+from tests.conftest import LiveServer
+from tests.leads_support import click, db, lead_named, responses
+
+
+def _activities(server: LiveServer) -> list[Activity]:
+    with db(server) as session:
+        return list(session.exec(select(Activity).order_by(Activity.id)).all())
+
+
+def test_log_renews_own_claim_and_undo(org) -> None:
+    org.command("/lead", "claim Acme acme.com", user="U0REP1")
+    with db(org) as session:
+        lead = session.exec(select(Lead)).one()
+        lead.expires_at = datetime.now(UTC) + timedelta(days=1)
+        session.add(lead)
+        session.commit()
+    reply = org.command("/log", "call acme.com asked for pricing", user="U0REP1")
+    assert "Logged a call with *Acme*: “asked for pricing”. It stays yours until" in reply.text
+    (activity,) = _activities(org)
+    assert (activity.kind, activity.user_id, activity.note) == (
+        "call",
+        "U0REP1",
+        "asked for pricing",
+    )
+    renewed = lead_named(org, "acme")
+    assert renewed.expires_at > datetime.now(UTC) + timedelta(days=13)
+    assert renewed.last_activity_at is not None
+
+    reply = org.command("/log", "拜访 Acme", user="U0REP1")
+    assert "Logged a visit with *Acme*." in reply.text
+    reply = org.command("/log", "undo", user="U0REP1")
+    assert "Removed your visit with *Acme*" in reply.text
+    assert [a.kind for a in _activities(org)] == ["call"]
+
+    with db(org) as session:
+        (activity,) = session.exec(select(Activity)).all()
+        activity.created_at = datetime.now(UTC) - timedelta(minutes=11)
+        session.add(activity)
+        session.commit()
+    reply = org.command("/log", "undo", user="U0REP1")
+    assert "nothing to undo" in reply.text
+    assert len(_activities(org)) == 1
+
+
+def test_refused_on_another_departments_lead_and_bad_kind(org) -> None:
+    org.command("/lead", "claim Acme", user="U0REP1")
+    reply = org.command("/log", "电话 ACME Corp. 询价", user="U0REP3")
+    assert "由其他部门的 <@U0REP1>（Enterprise）负责" in reply.text
+    reply = org.command("/log", "dance Acme", user="U0REP2")
+    assert "“dance” is not an activity kind" in reply.text and "`visit`" in reply.text
+    reply = org.command("/log", "call Acme teammate helping", user="U0REP2")
+    assert "It belongs to <@U0REP1> (Enterprise)" in reply.text
+    assert [a.user_id for a in _activities(org)] == ["U0REP2"]
+    reply = org.command("/log", "call Acme", user="U0NOBODY")
+    assert "not in a department yet" in reply.text
+
+
+def test_unowned_company_is_logged_with_a_claim_button(org) -> None:
+    reply = org.command("/log", 'demo "Brand New Co" showed the dashboard', user="U0REP2")
+    assert "Logged a demo with *Brand New Co*: “showed the dashboard”" in reply.text
+    assert "has no owner yet" in reply.text
+    button = next(
+        e for b in reply.json()["blocks"] if b["type"] == "actions" for e in b["elements"]
+    )
+    lead = lead_named(org, "brandnew")
+    assert lead.owner_id is None and button["value"] == str(lead.id)
+    click(org, "U0REP2", "lead_claim", button["value"], "claim-new")
+    assert "is now yours" in responses(org, "claim-new")[0]["text"]
+    assert lead_named(org, "brandnew").owner_id == "U0REP2"
+
+
+def _open_modal(org: LiveServer, user: str) -> dict:
+    reply = org.command("/log", "", user=user, channel="C0ENT")
+    assert reply.status == 200
+    call = org.fake.last("views.open")
+    assert call.body["trigger_id"]
+    return call.body["view"]
+
+
+def _suggest(org: LiveServer, user: str, view: dict):  # type: ignore[no-untyped-def]
+    def suggest(block_id: str, action_id: str, value: str) -> list[dict]:
+        reply = org.post(payload_body(modal.suggestion(user, view, block_id, action_id, value)))
+        return reply.json()["options"]
+
+    return suggest
+
+
+def _submit(org: LiveServer, user: str, view: dict, answers: dict):  # type: ignore[no-untyped-def]
+    values = modal.state_values(view, answers, _suggest(org, user, view))
+    return org.post(payload_body(modal.submission(user, view, values)))
+
+
+def test_modal_type_ahead_inline_errors_and_submission(org) -> None:
+    org.command("/lead", "claim Acme Widgets", user="U0REP1")
+    org.command("/lead", "claim Globex", user="U0REP3")
+    view = _open_modal(org, "U0REP1")
+    assert View(**view).validate_json() is None
+
+    options = _suggest(org, "U0REP1", view)("company", "company", "acm")
+    assert [o["text"]["text"] for o in options] == ["Acme Widgets", "New: acm"]
+
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    reply = _submit(
+        org, "U0REP1", view, {"kind": "demo", "company": "Acme Widgets", "date": tomorrow}
+    )
+    data = reply.json()
+    assert data["response_action"] == "errors" and list(data["errors"]) == ["date"]
+    assert "in the future" in data["errors"]["date"]
+
+    reply = _submit(org, "U0REP1", view, {"kind": "demo", "company": "Globex"})
+    data = reply.json()
+    assert list(data["errors"]) == ["company"] and "<@U0REP3>" in data["errors"]["company"]
+    assert _activities(org) == []
+
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    reply = _submit(
+        org,
+        "U0REP1",
+        view,
+        {"kind": "meeting", "company": "Acme Widgets", "note": "kick-off", "date": yesterday},
+    )
+    assert reply.status == 200 and "errors" not in reply.body
+    (activity,) = _activities(org)
+    assert (activity.kind, activity.note) == ("meeting", "kick-off")
+    assert activity.occurred_at.date() <= date.fromisoformat(yesterday) + timedelta(days=1)
+    sent = org.fake.last("chat.postEphemeral").body
+    assert sent["channel"] == "C0ENT" and sent["user"] == "U0REP1"
+    assert "Logged a meeting with *Acme Widgets*" in sent["text"]
+
+
+def test_modal_required_fields(org) -> None:
+    view = _open_modal(org, "U0REP2")
+    reply = _submit(org, "U0REP2", view, {"kind": ""})
+    assert set(reply.json()["errors"]) == {"kind", "company"}
+
+
+def test_message_shortcut_and_warning_button_open_the_modal(org) -> None:
+    org.post(
+        payload_body(
+            {
+                "type": "message_action",
+                "callback_id": "log_activity_shortcut",
+                "trigger_id": "1.2.shortcut",
+                "team": {"id": "T0TEAM"},
+                "user": {"id": "U0REP3"},
+                "channel": {"id": "C0SMB"},
+                "message": {"type": "message", "text": "客户说下周签约", "ts": "1.1"},
+                "response_url": org.fake.response_url("shortcut"),
+            }
+        )
+    )
+    view = org.fake.last("views.open").body["view"]
+    note = next(b for b in view["blocks"] if b["block_id"] == "note")
+    assert note["element"]["initial_value"] == "客户说下周签约"
+    assert view["title"]["text"] == "记录跟进"
+
+    org.command("/lead", "claim Hooli", user="U0REP3")
+    lead = lead_named(org, "hooli")
+    org.action(
+        button_payload(
+            user="U0REP3",
+            action_id="lead_log",
+            value=str(lead.id),
+            response_url=org.fake.response_url("warn"),
+        )
+    )
+    view = org.fake.last("views.open").body["view"]
+    company = next(b for b in view["blocks"] if b["block_id"] == "company")
+    assert company["element"]["initial_option"]["value"] == f"lead:{lead.id}"
+    reply = _submit(org, "U0REP3", view, {"kind": "电话"})
+    assert reply.status == 200 and "errors" not in reply.body
+    assert [(a.kind, a.lead_id) for a in _activities(org)] == [("call", lead.id)]
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_modal_is_valid_block_kit(locale: str) -> None:
+    lead = Lead(id=7, name="Acme", name_key="acme")
+    view = build_modal(locale, today=date(2026, 11, 23), lead=lead, note="x" * 5000, channel="C1")
+    View(**view).validate_json()
+    assert json.loads(view["private_metadata"]) == {"channel": "C1"}
