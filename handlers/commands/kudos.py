@@ -1,11 +1,115 @@
-"""`/kudos`."""
+"""``/kudos``: public recognition in the recipient's department channel, and the leaderboard.
+
+The post is made here, while the giver waits, rather than through the outbox: the outbox holds
+scheduled posts keyed by period, while a kudos is an answer to a person who expects to see it
+in the channel now. The service records the kudos only once Slack has accepted the post, so a
+failed post spends no allowance and the giver is told what to do.
+"""
 
 from __future__ import annotations
 
-from slack_bolt import App
+import html
+import re
+from datetime import datetime
 
-from handlers.commands.pending import register_pending
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot import render
+from bot.services import recognition as svc
+from bot.services.errors import Conflict
+from handlers.parsing import as_user, is_help
+
+#: ``<@U1|ana>``, ``<#C1|sales>``, ``<!here>`` inside free text.
+_SLACK_REF = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>")
+_CHANNEL_TAG = re.compile(r"^<#[CG][A-Z0-9]+\|([^>]+)>$")
 
 
 def register(app: App) -> None:
-    register_pending(app, "/kudos", "kudos")
+    app.command("/kudos")(kudos_command)
+
+
+def free_text(text: str) -> str:
+    """Slack's escaped text as a person typed it: mentions become ``@name``, entities decoded.
+
+    Templates escape it again on output, so a message can neither ping nor forge markup.
+    """
+
+    def plain(match: re.Match[str]) -> str:
+        sigil, ref, label = match.group(1), match.group(2), match.group(3)
+        if sigil == "!":
+            return "@" + (label or ref.split("^")[0])
+        return sigil + (label or ref)
+
+    return html.unescape(_SLACK_REF.sub(plain, text))
+
+
+def split_value(text: str) -> tuple[str, str | None]:
+    """``great demo #teamwork`` → (``great demo``, ``teamwork``)."""
+    words = text.split()
+    if words:
+        last = words[-1]
+        channel = _CHANNEL_TAG.match(last)
+        if channel:
+            return text[: text.rfind(last)].rstrip(), channel.group(1)
+        if last.startswith("#") and len(last) > 1:
+            return text[: text.rfind(last)].rstrip(), last[1:]
+    return text, None
+
+
+def kudos_command(
+    ack: Ack, command: dict, client: WebClient, session: Session, now: datetime, locale: str
+) -> None:
+    text = (command.get("text") or "").strip()
+    words = text.split()
+    actor = command["user_id"]
+    if not words or is_help(words):
+        ack(**render.message("help.kudos", locale).ephemeral())
+        return
+    sub = words[0].lower()
+    if sub in ("top", "排行", "排行榜"):
+        board = svc.leaderboard(
+            session=session,
+            viewer=actor,
+            period_name=words[1] if len(words) > 1 else "week",
+            now=now,
+        )
+        ack(**render.message("kudos.top", locale, board=board).ephemeral())
+        return
+    if sub in ("allowance", "limit", "额度"):
+        if len(words) != 2:
+            ack(**render.message("kudos.usage", locale).ephemeral())
+            return
+        value = svc.set_daily_allowance(session=session, actor=actor, value=words[1])
+        ack(**render.message("kudos.allowance_set", locale, value=value).ephemeral())
+        return
+    recipient = as_user(words[0])
+    if recipient is None or len(words) < 2:
+        ack(**render.message("kudos.usage", locale).ephemeral())
+        return
+    message, value = split_value(text.split(None, 1)[1])
+    given = svc.give_kudos(
+        session=session,
+        giver=actor,
+        recipient=recipient,
+        message=free_text(message),
+        value=free_text(value) if value else None,
+        now=now,
+        deliver=lambda g: post_kudos(client, g),
+    )
+    ack(**render.message("kudos.given", locale, given=given).ephemeral())
+
+
+def post_kudos(client: WebClient, given: svc.KudosGiven) -> None:
+    """Post in the recipient's department channel (or DM them when they have none)."""
+    message = render.message("kudos.post", given.locale, kudos=given.kudos)
+    try:
+        client.chat_postMessage(channel=given.channel, **message.as_post())
+    except SlackApiError as error:
+        raise Conflict(
+            "kudos.not_delivered",
+            channel=given.channel,
+            error=str(error.response.get("error") or error.response.status_code),
+        ) from None
