@@ -142,4 +142,4 @@ def _view_errors(body: dict[str, Any], reply: render.Message, block: str | None)
         b["block_id"] for b in body.get("view", {}).get("blocks", []) if b.get("type") == "input"
     ]
     target = block if block in inputs else (inputs[0] if inputs else None)
-    return {target: reply.text[:150]} if target else {}
+    return {target: render.plain(reply.text)[:150]} if target else {}

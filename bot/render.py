@@ -71,6 +71,24 @@ def _money(cents: int | None) -> str:
     return f"{cents / 100:,.2f}".rstrip("0").rstrip(".") if cents % 100 else f"{cents // 100:,}"
 
 
+_ENTITY = re.compile(r"<([@#!]?)([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def plain(markup: str) -> str:
+    """Slack markup as plain text, for the places Slack shows text verbatim (a modal's inline
+    errors): ``<@U1>`` → ``@U1``, a date token → its fallback, no ``*`` or backticks."""
+
+    def entity(match: re.Match[str]) -> str:
+        sigil, target, label = match.groups()
+        if label:
+            return label if sigil == "!" else sigil + label
+        return sigil + target if sigil in "@#" else target
+
+    text = _ENTITY.sub(entity, markup)
+    text = text.replace("*", "").replace("`", "")
+    return html.unescape(text)
+
+
 def _day(when: datetime | None) -> str:
     """A date every reader sees in their own time zone (Slack date token, UTC fallback)."""
     if when is None:

@@ -125,7 +125,7 @@ def test_modal_type_ahead_inline_errors_and_submission(org) -> None:
 
     reply = _submit(org, "U0REP1", view, {"kind": "demo", "company": "Globex"})
     data = reply.json()
-    assert list(data["errors"]) == ["company"] and "<@U0REP3>" in data["errors"]["company"]
+    assert list(data["errors"]) == ["company"] and "@U0REP3 (SMB)" in data["errors"]["company"]
     assert _activities(org) == []
 
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()

@@ -86,3 +86,8 @@ def test_every_static_message_is_valid_in_both_locales() -> None:
 
 def test_templates_folder_is_packaged() -> None:
     assert (Path(render.TEMPLATES) / "en" / "help.j2").exists()
+
+
+def test_plain_text_for_modal_errors() -> None:
+    markup = "*Acme* is <@U1>'s, <#C2|sales>, since <!date^1^{date_short}|2026-11-23> `x` &lt;y&gt;"
+    assert render.plain(markup) == "Acme is @U1's, #sales, since 2026-11-23 x <y>"

@@ -10,10 +10,10 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.services.setup import import_setup
-from bot.store.models import Activity, Lead, OwnershipEvent, utcnow
+from bot.store.models import Activity, Department, Lead, OwnershipEvent, utcnow
 
 ADMIN = "U0ADMIN"
 
@@ -56,10 +56,16 @@ LEADS = [
     ("Initech", "initech", None, "U0REP3", 2, "contacted"),
     ("Umbrella Co", "umbrella", "umbrella.example", "U0REP4", 2, "new"),
     ("Hooli", "hooli", "hooli.com", "U0REP5", 3, "negotiation"),
+    # A near-duplicate pair across departments: each claim was allowed, with a warning.
+    ("Soylent Foods", "soylentfoods", None, "U0REP1", 1, "contacted"),
+    ("Soylent Food Co", "soylentfood", None, "U0REP3", 2, "new"),
     ("Stark Industries", "starkindustries", None, None, None, "new"),
     ("Wayne Enterprises", "wayneenterprises", None, None, None, "new"),
 ]
 KINDS = ("call", "visit", "demo", "email", "meeting", "proposal", "other")
+#: claimed six days ago in SMB (7-day protection) and never worked: about to expire, so
+#: ``:run expire-claims`` warns its owner, and ``:time +2d`` then returns it to the pool.
+ABOUT_TO_EXPIRE = "umbrella"
 
 
 def seed(session: Session) -> dict[str, Any]:
@@ -69,7 +75,7 @@ def seed(session: Session) -> dict[str, Any]:
     rng = random.Random(7)
     leads: list[Lead] = []
     for name, key, domain, owner, department_id, stage in LEADS:
-        claimed = now - timedelta(days=rng.randint(3, 12))
+        claimed = now - timedelta(days=6 if key == ABOUT_TO_EXPIRE else rng.randint(3, 12))
         lead = Lead(
             name=name,
             name_key=key,
@@ -98,7 +104,7 @@ def seed(session: Session) -> dict[str, Any]:
             )
         leads.append(lead)
     activities = 0
-    owned = [lead for lead in leads if lead.owner_id]
+    owned = [lead for lead in leads if lead.owner_id and lead.name_key != ABOUT_TO_EXPIRE]
     for day in range(14):
         for lead in owned:
             if rng.random() < 0.55:
@@ -115,6 +121,13 @@ def seed(session: Session) -> dict[str, Any]:
                     )
                 )
                 activities += 1
+                lead.last_activity_at = max(lead.last_activity_at or when, when)
+    claim_days = {d.id: d.claim_days for d in session.exec(select(Department))}
+    for lead in leads:
+        if lead.owner_id and lead.department_id:
+            since = max(lead.claimed_at, lead.last_activity_at or lead.claimed_at)
+            lead.expires_at = since + timedelta(days=claim_days[lead.department_id])
+            session.add(lead)
     session.commit()
     return {
         "departments": len(result.created) + len(result.updated),
