@@ -22,7 +22,12 @@ SCRIPT = """\
 :time +2d
 :click 7
 :run deliver-outbox
-:run agenda
+:run expire-claims
+/lead claim Acme Corp acme.com
+:submit kind=call
+/log
+:submit kind=call company=Acme note="first call" date=2031-01-01
+:submit kind=call company=Acme note="first call"
 /sales help
 :quit
 /sales dept create AfterQuit
@@ -46,7 +51,12 @@ def test_scripted_session(engine, db_url) -> None:
     assert "The bot's clock reads" in text
     assert "There is no such button" in text
     assert "deliver-outbox: 0 post(s) sent, 0 kept for a retry." in text
-    assert "agenda is not available in this version yet" in text
+    assert "expire-claims: 0 post(s) sent" in text
+    assert "*Acme Corp* (acme.com) is now yours" in text
+    assert "No modal is open" in text
+    assert "Fill it in and send it with :submit kind=… company=… note=… date=…" in text
+    assert "date: 2031-01-01 is in the future" in text
+    assert "Logged a call with *Acme Corp*: “first call”" in text
     assert "/lead claim <company>" in text  # help rendered readably, entities decoded
     with Session(engine) as session:
         names = set(session.exec(select(Department.name)))
