@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.devslack.demo_recognition import seed_recognition
 from bot.services.setup import import_setup
 from bot.store.models import Activity, Department, Lead, OwnershipEvent, utcnow
 
@@ -128,6 +129,7 @@ def seed(session: Session) -> dict[str, Any]:
             since = max(lead.claimed_at, lead.last_activity_at or lead.claimed_at)
             lead.expires_at = since + timedelta(days=claim_days[lead.department_id])
             session.add(lead)
+    seed_recognition(session, now)
     session.commit()
     return {
         "departments": len(result.created) + len(result.updated),
