@@ -11,10 +11,10 @@ The functions return plain dataclasses; the templates turn them into words.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, bindparam, func, or_
 from sqlmodel import Session, select
 
 from bot.periods import Period, local_date, period, window
@@ -199,46 +199,239 @@ def is_workday(now: datetime, tz: str) -> bool:
 
 
 # ── aggregates ───────────────────────────────────────────────────────────────────────────────
+#
+# Each statement is built once, with bound parameters, and run on the session's connection:
+# a digest then costs its SQL and little else. Lists carry their full length as a window
+# ``count(*) OVER ()``, so a list and its "and N more" are one statement.
+
+_D, _S, _E = bindparam("d"), bindparam("s"), bindparam("e")
+
+_ACTIVITY_BY_REP_KIND = (
+    select(Activity.user_id, Activity.kind, func.count())
+    .where(Activity.department_id == _D, Activity.occurred_at >= _S, Activity.occurred_at < _E)
+    .group_by(Activity.user_id, Activity.kind)
+)
+
+_WON_IN_WINDOW = and_(
+    OwnershipEvent.action == "won",
+    OwnershipEvent.at >= _S,
+    OwnershipEvent.at < _E,
+    Lead.department_id == _D,
+)
+
+_WINS_BY_OWNER = (
+    select(Lead.owner_id, func.count(), func.coalesce(func.sum(Lead.amount_cents), 0))
+    .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
+    .where(_WON_IN_WINDOW)
+    .group_by(Lead.owner_id)
+)
+
+_WINS = (
+    select(Lead.name, Lead.owner_id, Lead.amount_cents, OwnershipEvent.at)
+    .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
+    .where(_WON_IN_WINDOW)
+    .order_by(Lead.amount_cents.desc().nulls_last(), OwnershipEvent.at)
+    .limit(LIST_LIMIT)
+)
+
+_CLAIMED_IN_WINDOW = and_(
+    OwnershipEvent.action == "claim",
+    OwnershipEvent.to_department_id == _D,
+    OwnershipEvent.at >= _S,
+    OwnershipEvent.at < _E,
+)
+
+_CLAIMS = (
+    select(Lead.name, OwnershipEvent.to_owner, Lead.stage, OwnershipEvent.at, func.count().over())
+    .join(Lead, Lead.id == OwnershipEvent.lead_id)
+    .where(_CLAIMED_IN_WINDOW)
+    .order_by(OwnershipEvent.at)
+    .limit(LIST_LIMIT)
+)
+
+_CLAIM_COUNT = select(func.count()).select_from(OwnershipEvent).where(_CLAIMED_IN_WINDOW)
+
+_STAGE_MOVES = (
+    select(
+        Lead.name,
+        Lead.owner_id,
+        OwnershipEvent.to_stage,
+        OwnershipEvent.from_stage,
+        func.count().over(),
+    )
+    .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
+    .where(
+        OwnershipEvent.action == "stage",
+        OwnershipEvent.at >= _S,
+        OwnershipEvent.at < _E,
+        Lead.department_id == _D,
+    )
+    .order_by(OwnershipEvent.at)
+    .limit(LIST_LIMIT)
+)
+
+_EXPIRING = (
+    select(Lead.name, Lead.owner_id, Lead.stage, Lead.expires_at, func.count().over())
+    .where(
+        Lead.department_id == _D,
+        Lead.owner_id.is_not(None),
+        Lead.stage.not_in(CLOSED_STAGES),
+        Lead.expires_at >= bindparam("now"),
+        Lead.expires_at < bindparam("horizon"),
+    )
+    .order_by(Lead.expires_at)
+    .limit(LIST_LIMIT)
+)
+
+_LAST_TOUCH = func.coalesce(Lead.last_activity_at, Lead.claimed_at)
+
+_STALE = (
+    select(Lead.name, Lead.owner_id, Lead.stage, _LAST_TOUCH, func.count().over())
+    .where(
+        Lead.department_id == _D,
+        Lead.owner_id.is_not(None),
+        Lead.stage.not_in(CLOSED_STAGES),
+        _LAST_TOUCH < bindparam("cutoff"),  # noqa: SIM300 (a computed column, not a constant)
+    )
+    .order_by(_LAST_TOUCH)
+    .limit(LIST_LIMIT)
+)
+
+_STUCK = (
+    select(
+        Lead.name,
+        Lead.owner_id,
+        Lead.stage,
+        Lead.stage_changed_at,
+        Lead.amount_cents,
+        func.count().over(),
+    )
+    .where(
+        Lead.department_id == _D,
+        Lead.stage.in_(OPEN_STAGES),
+        Lead.stage_changed_at < bindparam("before"),
+        Lead.stage_changed_at >= bindparam("after"),
+    )
+    .order_by(Lead.stage_changed_at)
+    .limit(LIST_LIMIT)
+)
+
+_POOL = select(func.count()).select_from(Lead).where(Lead.owner_id.is_(None))
+
+_CONFLICT_SCOPE = and_(
+    or_(ClaimConflict.department_id == _D, ClaimConflict.owner_department_id == _D),
+    ClaimConflict.at >= _S,
+    ClaimConflict.at < _E,
+)
+
+_CONFLICT_COUNT = select(func.count()).select_from(ClaimConflict).where(_CONFLICT_SCOPE)
+
+_CROSS_CONFLICTS = (
+    select(
+        Lead.name,
+        ClaimConflict.user_id,
+        ClaimConflict.department_id,
+        ClaimConflict.owner_department_id,
+        ClaimConflict.at,
+        func.count().over(),
+    )
+    .join(Lead, Lead.id == ClaimConflict.lead_id)
+    .where(_CONFLICT_SCOPE, ClaimConflict.department_id != ClaimConflict.owner_department_id)
+    .order_by(ClaimConflict.at.desc())
+    .limit(LIST_LIMIT)
+)
+
+_PENDING_TRANSFERS = (
+    select(
+        Lead.name,
+        TransferRequest.from_user,
+        TransferRequest.to_user,
+        TransferRequest.requested_by,
+        TransferRequest.created_at,
+        func.count().over(),
+    )
+    .join(Lead, Lead.id == TransferRequest.lead_id)
+    .where(
+        TransferRequest.status == "pending",
+        TransferRequest.created_at < bindparam("before"),
+        or_(
+            Lead.department_id == _D,
+            TransferRequest.to_user.in_(select(Member.user_id).where(Member.department_id == _D)),
+        ),
+    )
+    .order_by(TransferRequest.created_at)
+    .limit(LIST_LIMIT)
+)
+
+_KUDOS = (
+    select(Kudos.giver_id, Kudos.recipient_id, Kudos.message, Kudos.value, func.count().over())
+    .where(Kudos.department_id == _D, Kudos.created_at >= _S, Kudos.created_at < _E)
+    .order_by(Kudos.created_at)
+    .limit(LIST_LIMIT)
+)
+
+#: Far enough in the past or future to mean "no bound" in a window.
+_EVER = datetime(1970, 1, 1, tzinfo=UTC)
+_NEVER = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _rows(session: Session, statement: Any, **params: Any) -> list[Any]:
+    return list(session.connection().execute(statement, params).all())
+
+
+def _scalar(session: Session, statement: Any, **params: Any) -> int:
+    return int(session.connection().execute(statement, params).scalar() or 0)
+
+
+def _listing(rows: list[Any], make: Any) -> Listing:
+    """Rows whose last column is ``count(*) OVER ()`` → a Listing."""
+    return Listing([make(*row[:-1]) for row in rows], rows[0][-1] if rows else 0)
+
+
+WinsByOwner = dict[str, tuple[int, int]]
+
+
+def wins_by_owner(
+    session: Session, department_id: int, start: datetime, end: datetime
+) -> WinsByOwner:
+    """Wins and won amounts per owner in ``[start, end)``: one ``GROUP BY owner``."""
+    rows = _rows(session, _WINS_BY_OWNER, d=department_id, s=start, e=end)
+    return {owner: (count, int(revenue)) for owner, count, revenue in rows if owner}
 
 
 def activity_table(
-    session: Session, department_id: int, start: datetime, end: datetime, limit: int = REP_LIMIT
+    session: Session,
+    department_id: int,
+    start: datetime,
+    end: datetime,
+    won: WinsByOwner | None = None,
+    limit: int = REP_LIMIT,
 ) -> RepTable:
     """Activities per rep and kind in ``[start, end)``: one ``GROUP BY user_id, kind``."""
-    rows = session.exec(
-        select(Activity.user_id, Activity.kind, func.count())
-        .where(
-            Activity.department_id == department_id,
-            Activity.occurred_at >= start,
-            Activity.occurred_at < end,
-        )
-        .group_by(Activity.user_id, Activity.kind)
-    ).all()
+    rows = _rows(session, _ACTIVITY_BY_REP_KIND, d=department_id, s=start, e=end)
     per_rep: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
     for user_id, kind, count in rows:  # one row per (rep, kind), never per activity
         per_rep.setdefault(user_id, {})[kind] = count
         totals[kind] = totals.get(kind, 0) + count
-    wins = _wins_by_owner(session, department_id, start, end)
+    if won is None:
+        won = wins_by_owner(session, department_id, start, end)
     reps = [
         RepLine(
             user_id=user,
             total=sum(kinds.values()),
             kinds=_ordered(kinds),
-            wins=wins.get(user, (0, 0))[0],
-            revenue_cents=wins.get(user, (0, 0))[1],
+            wins=won.get(user, (0, 0))[0],
+            revenue_cents=won.get(user, (0, 0))[1],
         )
         for user, kinds in per_rep.items()
     ]
-    for user, (count, revenue) in wins.items():
-        if user not in per_rep:
-            reps.append(RepLine(user, 0, {}, count, revenue))
+    reps += [
+        RepLine(user, 0, {}, n, cents) for user, (n, cents) in won.items() if user not in per_rep
+    ]
     reps.sort(key=lambda r: (-r.total, -r.revenue_cents, r.user_id))
     return RepTable(
-        reps=reps[:limit],
-        rep_count=len(reps),
-        totals=_ordered(totals),
-        total=sum(totals.values()),
+        reps=reps[:limit], rep_count=len(reps), totals=_ordered(totals), total=sum(totals.values())
     )
 
 
@@ -246,155 +439,54 @@ def _ordered(kinds: dict[str, int]) -> dict[str, int]:
     return {k: kinds[k] for k in (*KINDS, *sorted(set(kinds) - set(KINDS))) if kinds.get(k)}
 
 
-def _wins_by_owner(
-    session: Session, department_id: int, start: datetime, end: datetime
-) -> dict[str, tuple[int, int]]:
-    rows = session.exec(
-        select(Lead.owner_id, func.count(), func.coalesce(func.sum(Lead.amount_cents), 0))
-        .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
-        .where(
-            OwnershipEvent.action == "won",
-            OwnershipEvent.at >= start,
-            OwnershipEvent.at < end,
-            Lead.department_id == department_id,
-        )
-        .group_by(Lead.owner_id)
-    ).all()
-    return {owner: (count, int(revenue)) for owner, count, revenue in rows if owner}
-
-
 def wins(
-    session: Session, department_id: int, start: datetime, end: datetime, limit: int = LIST_LIMIT
+    session: Session,
+    department_id: int,
+    start: datetime,
+    end: datetime,
+    won: WinsByOwner | None = None,
 ) -> Wins:
-    where = and_(
-        OwnershipEvent.action == "won",
-        OwnershipEvent.at >= start,
-        OwnershipEvent.at < end,
-        Lead.department_id == department_id,
-    )
-    rows = session.exec(
-        select(Lead.name, Lead.owner_id, Lead.amount_cents, OwnershipEvent.at)
-        .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
-        .where(where)
-        .order_by(Lead.amount_cents.desc().nulls_last(), OwnershipEvent.at)
-        .limit(limit)
-    ).all()
-    count, revenue = session.exec(
-        select(func.count(), func.coalesce(func.sum(Lead.amount_cents), 0))
-        .select_from(Lead)
-        .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
-        .where(where)
-    ).one()
+    """The biggest wins of ``[start, end)`` with the count and total of them all."""
+    if won is None:
+        won = wins_by_owner(session, department_id, start, end)
+    rows = _rows(session, _WINS, d=department_id, s=start, e=end)
     items = [
         LeadLine(name=n, owner_id=o, stage="won", amount_cents=a, at=at) for n, o, a, at in rows
     ]
-    return Wins(listing=Listing(items, count), revenue_cents=int(revenue))
+    total = sum(n for n, _ in won.values())
+    revenue = sum(cents for _, cents in won.values())
+    return Wins(listing=Listing(items, max(total, len(items))), revenue_cents=revenue)
 
 
-def new_claims(
-    session: Session, department_id: int, start: datetime, end: datetime, limit: int = LIST_LIMIT
-) -> Listing:
-    where = and_(
-        OwnershipEvent.action == "claim",
-        OwnershipEvent.to_department_id == department_id,
-        OwnershipEvent.at >= start,
-        OwnershipEvent.at < end,
-    )
-    rows = session.exec(
-        select(Lead.name, OwnershipEvent.to_owner, Lead.stage, OwnershipEvent.at)
-        .join(Lead, Lead.id == OwnershipEvent.lead_id)
-        .where(where)
-        .order_by(OwnershipEvent.at)
-        .limit(limit)
-    ).all()
-    total = session.exec(select(func.count()).select_from(OwnershipEvent).where(where)).one()
-    return Listing([LeadLine(name=n, owner_id=o, stage=s, at=at) for n, o, s, at in rows], total)
+def new_claims(session: Session, department_id: int, start: datetime, end: datetime) -> Listing:
+    rows = _rows(session, _CLAIMS, d=department_id, s=start, e=end)
+    return _listing(rows, lambda n, o, s, at: LeadLine(name=n, owner_id=o, stage=s, at=at))
 
 
 def count_claims(session: Session, department_id: int, start: datetime, end: datetime) -> int:
-    return session.exec(
-        select(func.count())
-        .select_from(OwnershipEvent)
-        .where(
-            OwnershipEvent.action == "claim",
-            OwnershipEvent.to_department_id == department_id,
-            OwnershipEvent.at >= start,
-            OwnershipEvent.at < end,
-        )
-    ).one()
+    return _scalar(session, _CLAIM_COUNT, d=department_id, s=start, e=end)
 
 
-def stage_moves(
-    session: Session, department_id: int, start: datetime, end: datetime, limit: int = LIST_LIMIT
-) -> Listing:
-    where = and_(
-        OwnershipEvent.action == "stage",
-        OwnershipEvent.at >= start,
-        OwnershipEvent.at < end,
-        Lead.department_id == department_id,
-    )
-    rows = session.exec(
-        select(
-            Lead.name, Lead.owner_id, OwnershipEvent.to_stage, OwnershipEvent.from_stage, Lead.id
-        )
-        .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
-        .where(where)
-        .order_by(OwnershipEvent.at)
-        .limit(limit)
-    ).all()
-    total = session.exec(
-        select(func.count())
-        .select_from(Lead)
-        .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
-        .where(where)
-    ).one()
-    return Listing(
-        [LeadLine(name=n, owner_id=o, stage=t or "", from_stage=f) for n, o, t, f, _ in rows],
-        total,
+def stage_moves(session: Session, department_id: int, start: datetime, end: datetime) -> Listing:
+    rows = _rows(session, _STAGE_MOVES, d=department_id, s=start, e=end)
+    return _listing(
+        rows, lambda n, o, t, f: LeadLine(name=n, owner_id=o, stage=t or "", from_stage=f)
     )
 
 
-def expiring(
-    session: Session, department: Department, now: datetime, limit: int = LIST_LIMIT
-) -> Listing:
+def expiring(session: Session, department: Department, now: datetime) -> Listing:
     """Owned open leads whose protection ends within the department's warning days."""
     horizon = now + timedelta(days=max(1, department.warn_days))
-    where = and_(
-        Lead.department_id == department.id,
-        Lead.owner_id.is_not(None),
-        Lead.stage.not_in(CLOSED_STAGES),
-        Lead.expires_at >= now,
-        Lead.expires_at < horizon,
-    )
-    rows = session.exec(
-        select(Lead.name, Lead.owner_id, Lead.stage, Lead.expires_at)
-        .where(where)
-        .order_by(Lead.expires_at)
-        .limit(limit)
-    ).all()
-    total = session.exec(select(func.count()).select_from(Lead).where(where)).one()
-    return Listing([LeadLine(name=n, owner_id=o, stage=s, at=e) for n, o, s, e in rows], total)
+    rows = _rows(session, _EXPIRING, d=department.id, now=now, horizon=horizon)
+    return _listing(rows, lambda n, o, s, e: LeadLine(name=n, owner_id=o, stage=s, at=e))
 
 
-def stale_leads(
-    session: Session, department_id: int, now: datetime, limit: int = LIST_LIMIT
-) -> Listing:
+def stale_leads(session: Session, department_id: int, now: datetime) -> Listing:
     """Owned open leads nobody has logged an activity on for a week, oldest first."""
-    cutoff = now - STALE_AFTER
-    last = func.coalesce(Lead.last_activity_at, Lead.claimed_at)
-    where = and_(
-        Lead.department_id == department_id,
-        Lead.owner_id.is_not(None),
-        Lead.stage.not_in(CLOSED_STAGES),
-        last < cutoff,
-    )
-    rows = session.exec(
-        select(Lead.name, Lead.owner_id, Lead.stage, last).where(where).order_by(last).limit(limit)
-    ).all()
-    total = session.exec(select(func.count()).select_from(Lead).where(where)).one()
-    return Listing(
-        [LeadLine(name=n, owner_id=o, stage=s, at=at, days=_days(now, at)) for n, o, s, at in rows],
-        total,
+    rows = _rows(session, _STALE, d=department_id, cutoff=now - STALE_AFTER)
+    return _listing(
+        rows,
+        lambda n, o, s, at: LeadLine(name=n, owner_id=o, stage=s, at=at, days=_days(now, at)),
     )
 
 
@@ -405,142 +497,51 @@ def stuck_deals(
     *,
     since_before: datetime,
     since_after: datetime | None = None,
-    limit: int = LIST_LIMIT,
 ) -> Listing:
     """Open deals whose stage last changed before ``since_before`` (and after ``since_after``)."""
-    conditions = [
-        Lead.department_id == department_id,
-        Lead.stage.in_(OPEN_STAGES),
-        Lead.stage_changed_at < since_before,
-    ]
-    if since_after is not None:
-        conditions.append(Lead.stage_changed_at >= since_after)
-    where = and_(*conditions)
-    rows = session.exec(
-        select(Lead.name, Lead.owner_id, Lead.stage, Lead.stage_changed_at, Lead.amount_cents)
-        .where(where)
-        .order_by(Lead.stage_changed_at)
-        .limit(limit)
-    ).all()
-    total = session.exec(select(func.count()).select_from(Lead).where(where)).one()
-    return Listing(
-        [
-            LeadLine(name=n, owner_id=o, stage=s, at=at, amount_cents=a, days=_days(now, at))
-            for n, o, s, at, a in rows
-        ],
-        total,
+    rows = _rows(session, _STUCK, d=department_id, before=since_before, after=since_after or _EVER)
+    return _listing(
+        rows,
+        lambda n, o, s, at, a: LeadLine(
+            name=n, owner_id=o, stage=s, at=at, amount_cents=a, days=_days(now, at)
+        ),
     )
 
 
 def pool_size(session: Session) -> int:
     """Unowned leads, company-wide: the pool every department claims from."""
-    return session.exec(select(func.count()).select_from(Lead).where(Lead.owner_id.is_(None))).one()
+    return _scalar(session, _POOL)
 
 
 def count_conflicts(session: Session, department_id: int, start: datetime, end: datetime) -> int:
-    return session.exec(
-        select(func.count())
-        .select_from(ClaimConflict)
-        .where(
-            or_(
-                ClaimConflict.department_id == department_id,
-                ClaimConflict.owner_department_id == department_id,
-            ),
-            ClaimConflict.at >= start,
-            ClaimConflict.at < end,
-        )
-    ).one()
+    return _scalar(session, _CONFLICT_COUNT, d=department_id, s=start, e=end)
 
 
 def cross_department_conflicts(
-    session: Session, department_id: int, start: datetime, end: datetime, limit: int = LIST_LIMIT
+    session: Session, department_id: int, start: datetime, end: datetime
 ) -> Listing:
-    where = and_(
-        or_(
-            ClaimConflict.department_id == department_id,
-            ClaimConflict.owner_department_id == department_id,
-        ),
-        ClaimConflict.department_id != ClaimConflict.owner_department_id,
-        ClaimConflict.at >= start,
-        ClaimConflict.at < end,
-    )
-    rows = session.exec(
-        select(
-            Lead.name,
-            ClaimConflict.user_id,
-            ClaimConflict.department_id,
-            ClaimConflict.owner_department_id,
-            ClaimConflict.at,
-        )
-        .join(Lead, Lead.id == ClaimConflict.lead_id)
-        .where(where)
-        .order_by(ClaimConflict.at.desc())
-        .limit(limit)
-    ).all()
-    total = session.exec(select(func.count()).select_from(ClaimConflict).where(where)).one()
+    rows = _rows(session, _CROSS_CONFLICTS, d=department_id, s=start, e=end)
     names = _department_names(session, {d for row in rows for d in row[2:4] if d is not None})
-    return Listing(
-        [
-            ConflictLine(lead, user, names.get(dept, "—"), names.get(owner_dept, "—"), at)
-            for lead, user, dept, owner_dept, at in rows
-        ],
-        total,
+    return _listing(
+        rows,
+        lambda lead, user, dept, owner_dept, at: ConflictLine(
+            lead, user, names.get(dept, "—"), names.get(owner_dept, "—"), at
+        ),
     )
 
 
 def pending_transfers(
-    session: Session,
-    department_id: int,
-    *,
-    created_before: datetime | None = None,
-    limit: int = LIST_LIMIT,
+    session: Session, department_id: int, *, created_before: datetime | None = None
 ) -> Listing:
     """Transfer requests waiting for a decision that concern the department (its lead, or one
     of its members as the target)."""
-    members = select(Member.user_id).where(Member.department_id == department_id)
-    conditions = [
-        TransferRequest.status == "pending",
-        or_(Lead.department_id == department_id, TransferRequest.to_user.in_(members)),
-    ]
-    if created_before is not None:
-        conditions.append(TransferRequest.created_at < created_before)
-    where = and_(*conditions)
-    rows = session.exec(
-        select(
-            Lead.name,
-            TransferRequest.from_user,
-            TransferRequest.to_user,
-            TransferRequest.requested_by,
-            TransferRequest.created_at,
-        )
-        .join(Lead, Lead.id == TransferRequest.lead_id)
-        .where(where)
-        .order_by(TransferRequest.created_at)
-        .limit(limit)
-    ).all()
-    total = session.exec(
-        select(func.count())
-        .select_from(TransferRequest)
-        .join(Lead, Lead.id == TransferRequest.lead_id)
-        .where(where)
-    ).one()
-    return Listing([TransferLine(*row) for row in rows], total)
+    rows = _rows(session, _PENDING_TRANSFERS, d=department_id, before=created_before or _NEVER)
+    return _listing(rows, TransferLine)
 
 
-def kudos(
-    session: Session, department_id: int, start: datetime, end: datetime, limit: int = LIST_LIMIT
-) -> Listing:
-    where = and_(
-        Kudos.department_id == department_id, Kudos.created_at >= start, Kudos.created_at < end
-    )
-    rows = session.exec(
-        select(Kudos.giver_id, Kudos.recipient_id, Kudos.message, Kudos.value)
-        .where(where)
-        .order_by(Kudos.created_at)
-        .limit(limit)
-    ).all()
-    total = session.exec(select(func.count()).select_from(Kudos).where(where)).one()
-    return Listing([KudosLine(*row) for row in rows], total)
+def kudos(session: Session, department_id: int, start: datetime, end: datetime) -> Listing:
+    rows = _rows(session, _KUDOS, d=department_id, s=start, e=end)
+    return _listing(rows, KudosLine)
 
 
 def _department_names(session: Session, ids: set[int]) -> dict[int, str]:
@@ -567,13 +568,14 @@ def daily_digest(session: Session, department: Department, now: datetime) -> Dai
     assert department.id is not None
     covered = daily_window(now, department.timezone)
     start, end = covered.start, covered.end
+    won = wins_by_owner(session, department.id, start, end)
     return DailyDigest(
         department=department,
         covered=covered,
-        activity=activity_table(session, department.id, start, end),
+        activity=activity_table(session, department.id, start, end, won),
         claims=new_claims(session, department.id, start, end),
         stage_moves=stage_moves(session, department.id, start, end),
-        wins=wins(session, department.id, start, end),
+        wins=wins(session, department.id, start, end, won),
         expiring=expiring(session, department, now),
         kudos=kudos(session, department.id, start, end),
         targets=target_progress(session, department, now),
@@ -584,11 +586,12 @@ def weekly_digest(session: Session, department: Department, now: datetime) -> We
     assert department.id is not None
     covered = weekly_window(now, department.timezone)
     start, end = covered.start, covered.end
+    won = wins_by_owner(session, department.id, start, end)
     return WeeklyDigest(
         department=department,
         covered=covered,
-        activity=activity_table(session, department.id, start, end),
-        wins=wins(session, department.id, start, end),
+        activity=activity_table(session, department.id, start, end, won),
+        wins=wins(session, department.id, start, end, won),
         claims=count_claims(session, department.id, start, end),
         stale=stale_leads(session, department.id, now),
         pool=pool_size(session),
@@ -632,11 +635,12 @@ def report(session: Session, department: Department, now: datetime, name: str) -
     assert department.id is not None
     covered = period(name, now, department.timezone)
     start, end = covered.start, covered.end
+    won = wins_by_owner(session, department.id, start, end)
     return Report(
         department=department,
         covered=covered,
-        activity=activity_table(session, department.id, start, end),
-        wins=wins(session, department.id, start, end),
+        activity=activity_table(session, department.id, start, end, won),
+        wins=wins(session, department.id, start, end, won),
         claims=count_claims(session, department.id, start, end),
     )
 

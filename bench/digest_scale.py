@@ -1,0 +1,384 @@
+"""Digest scale benchmark: does building a digest stay flat as history grows?
+
+Run from the repository root::
+
+    .venv/bin/python bench/digest_scale.py [--sizes 10000,100000,1000000] [--repeat 15]
+
+A SQLite file in a temporary directory is migrated and seeded (Core ``executemany``) with 50
+departments of 10 reps, 100,000 leads with their claim events, and a fixed recent week for
+the measured department (300 activities yesterday, about 1,500 this week, claims, stage moves,
+wins, kudos). History then grows to each size with older activities spread over three years
+and all departments. At each size the benchmark times, in the same run and alternating:
+
+* ``digest``: ``jobs.posts.daily_digest`` / ``weekly_digest`` for one department — every
+  query, the Jinja2 templates and the Block Kit limits, exactly what the worker enqueues
+  (the weekly chart PNG is drawn separately and reported once: it does not depend on history);
+* ``raw``: the same figures (activities per rep and kind, claims, stage moves, wins, expiring
+  leads, kudos; for the week also stale leads, pool size, conflicts) as hand-written SQL on the
+  bare sqlite3 connection, rows fetched, nothing rendered.
+
+It prints the median of ``--repeat`` runs of each, the ratio digest/raw (target: at most 2),
+the growth of each against the smallest size (target: flat), and the peak memory of one
+digest build (tracemalloc) plus the process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, text
+from sqlmodel import Session, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.store.db import make_engine, upgrade
+from bot.store.models import (
+    Activity,
+    ClaimConflict,
+    Department,
+    Kudos,
+    Lead,
+    Member,
+    OwnershipEvent,
+)
+from jobs import charts, posts
+
+DEPARTMENTS = 50
+REPS = 10
+LEADS = 100_000
+KINDS = ("call", "visit", "demo", "email", "meeting", "proposal", "other")
+#: Tue 24 Nov 2026 09:00 in Shanghai: the daily digest covers Monday, the weekly this week.
+NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+WEEKLY_NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # Fri 17:00 in Shanghai
+YESTERDAY = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)  # Mon 00:00 in Shanghai
+WEEK_START = YESTERDAY
+TARGET = 1  # the measured department's id
+BATCH = 50_000
+
+
+def seed_base(engine) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(1)
+    with engine.begin() as c:
+        c.execute(
+            insert(Department),
+            [
+                {
+                    "id": d,
+                    "name": f"Dept {d:02d}",
+                    "name_key": f"dept {d:02d}",
+                    "channel": f"C{d:04d}",
+                    "timezone": "Asia/Shanghai",
+                    "locale": "en",
+                    "daily_digest": "09:00",
+                    "weekly_digest": "fri 17:00",
+                    "meeting": "mon 10:00",
+                    "claim_days": 14,
+                    "warn_days": 3,
+                    "max_leads_per_rep": 0,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for d in range(1, DEPARTMENTS + 1)
+            ],
+        )
+        c.execute(
+            insert(Member),
+            [
+                {
+                    "user_id": _rep(d, r),
+                    "department_id": d,
+                    "role": "rep",
+                    "is_admin": False,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for d in range(1, DEPARTMENTS + 1)
+                for r in range(REPS)
+            ],
+        )
+        leads, events = [], []
+        stages = ("new", "contacted", "qualified", "proposal", "negotiation", "won", "lost")
+        for n in range(1, LEADS + 1):
+            d = n % DEPARTMENTS + 1
+            owned = n % 5 != 0
+            claimed = NOW - timedelta(days=rng.randint(8, 1000), minutes=n % 1440)
+            stage = stages[n % 7] if owned else "new"
+            leads.append(
+                {
+                    "id": n,
+                    "name": f"Customer {n}",
+                    "name_key": f"customer{n}",
+                    "owner_id": _rep(d, n % REPS) if owned else None,
+                    "department_id": d if owned else None,
+                    "stage": stage,
+                    "amount_cents": 100_000 * (n % 50) if stage == "won" else None,
+                    "claimed_at": claimed if owned else None,
+                    "stage_changed_at": claimed,
+                    "last_activity_at": claimed,
+                    "expires_at": claimed + timedelta(days=14) if owned else None,
+                    "created_at": claimed,
+                    "updated_at": claimed,
+                }
+            )
+            if owned:
+                events.append(
+                    {
+                        "lead_id": n,
+                        "at": claimed,
+                        "actor_id": _rep(d, n % REPS),
+                        "action": "claim",
+                        "to_owner": _rep(d, n % REPS),
+                        "to_department_id": d,
+                    }
+                )
+        c.execute(insert(Lead), leads)
+        c.execute(insert(OwnershipEvent), events)
+        # the measured department's recent days: claims, moves, wins, expiring leads, kudos
+        recent = []
+        for n in range(1, 121):
+            lead = n * DEPARTMENTS  # leads whose department is TARGET (n % 50 + 1 == 1)
+            at = YESTERDAY + timedelta(minutes=7 * n)
+            action = ("claim", "stage", "won")[n % 3]
+            recent.append(
+                {
+                    "lead_id": lead,
+                    "at": at,
+                    "actor_id": _rep(TARGET, n % REPS),
+                    "action": action,
+                    "to_owner": _rep(TARGET, n % REPS),
+                    "to_department_id": TARGET,
+                    "from_stage": "proposal",
+                    "to_stage": "won" if action == "won" else "negotiation",
+                }
+            )
+        c.execute(insert(OwnershipEvent), recent)
+        c.execute(
+            text("UPDATE lead SET expires_at = :at WHERE department_id = :d AND id % 97 = 0"),
+            {"at": NOW + timedelta(days=1), "d": TARGET},
+        )
+        c.execute(
+            insert(Kudos),
+            [
+                {
+                    "giver_id": _rep(TARGET, 0),
+                    "recipient_id": _rep(TARGET, n % REPS),
+                    "department_id": TARGET,
+                    "message": f"great call #{n}",
+                    "created_at": YESTERDAY + timedelta(hours=n),
+                }
+                for n in range(1, 13)
+            ],
+        )
+        c.execute(
+            insert(ClaimConflict),
+            [
+                {
+                    "lead_id": n * DEPARTMENTS,
+                    "user_id": _rep(2, 0),
+                    "department_id": 2,
+                    "owner_department_id": TARGET,
+                    "at": YESTERDAY + timedelta(hours=n),
+                }
+                for n in range(1, 6)
+            ],
+        )
+        # 300 activities yesterday and ~1,500 more this week in the measured department
+        week = [_activity(TARGET, n, YESTERDAY + timedelta(seconds=250 * n)) for n in range(300)]
+        week += [
+            _activity(TARGET, n, WEEK_START + timedelta(days=1, seconds=170 * n))
+            for n in range(1500)
+        ]
+        c.execute(insert(Activity), week)
+
+
+def _rep(department: int, n: int) -> str:
+    return f"U{department:02d}R{n:02d}"
+
+
+def _activity(department: int, n: int, at: datetime) -> dict:
+    return {
+        "user_id": _rep(department, n % REPS),
+        "department_id": department,
+        "lead_id": department + DEPARTMENTS * (n % 1000),
+        "kind": KINDS[n % 7],
+        "note": None,
+        "occurred_at": at,
+        "created_at": at,
+    }
+
+
+def grow_history(engine, start: int, stop: int) -> None:  # type: ignore[no-untyped-def]
+    """Older activities (before last week) over all departments, in batches."""
+    rng = random.Random(start)
+    oldest = 3 * 365 * 24 * 3600
+    for first in range(start, stop, BATCH):
+        rows = []
+        for n in range(first, min(stop, first + BATCH)):
+            at = WEEK_START - timedelta(days=8, seconds=rng.randrange(oldest))
+            rows.append(_activity(n % DEPARTMENTS + 1, n, at))
+        with engine.begin() as c:
+            c.execute(insert(Activity), rows)
+
+
+RAW_DAILY = [
+    """SELECT user_id, kind, count(*) FROM activity WHERE department_id = :d
+       AND occurred_at >= :s AND occurred_at < :e GROUP BY user_id, kind""",
+    """SELECT l.owner_id, count(*), coalesce(sum(l.amount_cents), 0) FROM lead l
+       JOIN ownership_event e ON e.lead_id = l.id WHERE e.action = 'won' AND e.at >= :s
+       AND e.at < :e AND l.department_id = :d GROUP BY l.owner_id""",
+    """SELECT l.name, e.to_owner FROM ownership_event e JOIN lead l ON l.id = e.lead_id
+       WHERE e.action = 'claim' AND e.to_department_id = :d AND e.at >= :s AND e.at < :e""",
+    """SELECT l.name, e.from_stage, e.to_stage FROM ownership_event e JOIN lead l
+       ON l.id = e.lead_id WHERE e.action = 'stage' AND e.at >= :s AND e.at < :e
+       AND l.department_id = :d""",
+    """SELECT l.name, l.expires_at FROM lead l WHERE l.department_id = :d
+       AND l.owner_id IS NOT NULL AND l.stage NOT IN ('won', 'lost')
+       AND l.expires_at >= :now AND l.expires_at < :horizon""",
+    """SELECT giver_id, recipient_id, message FROM kudos WHERE department_id = :d
+       AND created_at >= :s AND created_at < :e""",
+]
+RAW_WEEKLY = [
+    *RAW_DAILY[:3],
+    """SELECT count(*) FROM lead WHERE department_id = :d AND owner_id IS NOT NULL
+       AND stage NOT IN ('won', 'lost') AND coalesce(last_activity_at, claimed_at) < :stale""",
+    "SELECT count(*) FROM lead WHERE owner_id IS NULL",
+    """SELECT count(*) FROM claim_conflict WHERE (department_id = :d OR owner_department_id = :d)
+       AND at >= :s AND at < :e""",
+]
+
+
+def _params(start: datetime, end: datetime, now: datetime) -> dict:
+    iso = "%Y-%m-%d %H:%M:%S.%f"
+    return {
+        "d": TARGET,
+        "s": start.strftime(iso),
+        "e": end.strftime(iso),
+        "now": now.strftime(iso),
+        "horizon": (now + timedelta(days=3)).strftime(iso),
+        "stale": (now - timedelta(days=7)).strftime(iso),
+    }
+
+
+def raw(engine, statements: list[str], params: dict) -> int:  # type: ignore[no-untyped-def]
+    rows = 0
+    with engine.connect() as c:
+        for sql in statements:
+            rows += len(c.exec_driver_sql(_qmark(sql), _ordered(sql, params)).fetchall())
+    return rows
+
+
+def _qmark(sql: str) -> str:
+    return re.sub(r":(\w+)", "?", sql)
+
+
+def _ordered(sql: str, params: dict) -> tuple:
+    return tuple(params[name] for name in re.findall(r":(\w+)", sql))
+
+
+def build(engine, builder: Callable, now: datetime) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        department = session.exec(select(Department).where(Department.id == TARGET)).one()
+        post = builder(session, department, now)
+        return len(post.message.blocks)
+
+
+def median_ms(function: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        upgrade(engine)
+        started = time.perf_counter()
+        seed_base(engine)
+        with engine.connect() as c:
+            have = c.execute(text("SELECT count(*) FROM activity")).scalar_one()
+        print(
+            f"seeded {DEPARTMENTS} departments, {DEPARTMENTS * REPS} reps, {LEADS:,} leads, "
+            f"{have:,} recent activities in {time.perf_counter() - started:.1f}s"
+        )
+        daily_params = _params(YESTERDAY, YESTERDAY + timedelta(days=1), NOW)
+        weekly_params = _params(WEEK_START, WEEK_START + timedelta(days=7), WEEKLY_NOW)
+        results = []
+        for size in sizes:
+            started = time.perf_counter()
+            grow_history(engine, have, size)
+            have = max(have, size)
+            with engine.begin() as c:
+                c.exec_driver_sql("ANALYZE")
+            seeded = time.perf_counter() - started
+            build(engine, posts.daily_digest, NOW)  # warm caches and templates
+            raw(engine, RAW_DAILY, daily_params)
+            row = {"size": size, "seed_s": seeded}
+            for name, builder, now, statements, params in (
+                ("daily", posts.daily_digest, NOW, RAW_DAILY, daily_params),
+                ("weekly", posts.weekly_digest, WEEKLY_NOW, RAW_WEEKLY, weekly_params),
+            ):
+                digest_ms = raw_ms = 0.0
+                for _ in range(2):  # alternate so both see the same machine conditions
+                    digest_ms += median_ms(
+                        lambda b=builder, n=now: build(engine, b, n), args.repeat
+                    )
+                    raw_ms += median_ms(
+                        lambda s=statements, p=params: raw(engine, s, p), args.repeat
+                    )
+                row[name] = (digest_ms / 2, raw_ms / 2)
+            tracemalloc.start()
+            build(engine, posts.weekly_digest, WEEKLY_NOW)
+            row["peak_kib"] = tracemalloc.get_traced_memory()[1] / 1024
+            tracemalloc.stop()
+            results.append(row)
+            base = results[0]
+            d_ms, r_ms = row["daily"]
+            w_ms, wr_ms = row["weekly"]
+            print(
+                f"{size:>9,} activities (+{seeded:.1f}s seeding) | "
+                f"daily digest {d_ms:6.2f} ms  raw {r_ms:6.2f} ms  ratio {d_ms / r_ms:4.2f}  "
+                f"growth x{d_ms / base['daily'][0]:.2f} | "
+                f"weekly digest {w_ms:6.2f} ms  raw {wr_ms:6.2f} ms  ratio {w_ms / wr_ms:4.2f}  "
+                f"growth x{w_ms / base['weekly'][0]:.2f} | "
+                f"peak {row['peak_kib']:.0f} KiB"
+            )
+        chart_ms = median_ms(lambda: charts.activity_chart([(f"U{n}", n) for n in range(10)]), 5)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"weekly chart PNG (10 reps): {chart_ms:.1f} ms, independent of history")
+        print(f"process peak RSS: {rss:.0f} MiB")
+        worst = max(
+            max(r["daily"][0] / r["daily"][1], r["weekly"][0] / r["weekly"][1]) for r in results
+        )
+        growth = max(
+            max(r["daily"][0] / results[0]["daily"][0], r["weekly"][0] / results[0]["weekly"][0])
+            for r in results
+        )
+        print(
+            f"worst ratio digest/raw {worst:.2f} (target <= 2) · "
+            f"worst growth {growth:.2f}x from {sizes[0]:,} to {sizes[-1]:,} (target: flat)"
+        )
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
