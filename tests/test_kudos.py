@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from sqlmodel import select
@@ -203,3 +204,21 @@ def test_every_kudos_message_is_valid_block_kit_in_both_locales(engine) -> None:
             ("kudos.top", {"board": recognition.Leaderboard(board.period, [], [], 0, allowance)}),
         ):
             assert_valid_blocks(render.message(name, locale, **data).blocks)
+
+
+def test_simultaneous_kudos_never_pass_the_allowance(org) -> None:
+    org.command("/kudos", "allowance 2", user="U0ADMIN")
+    replies: list[str] = []
+
+    def give(n: int) -> None:
+        replies.append(org.command("/kudos", f"<@U0REP2|bo> thanks {n}", user="U0REP1").text)
+
+    threads = [threading.Thread(target=give, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum("posted in <#C0ENT>" in r for r in replies) == 2, replies
+    assert sum("You have given all 2" in r for r in replies) == 4, replies
+    assert len(_kudos(org)) == 2
+    assert len(org.fake.calls_to("chat.postMessage")) == 2

@@ -156,19 +156,12 @@ def give_kudos(
     tag = (value or "").strip().lstrip("#").strip() or None
     if tag is not None and len(tag) > MAX_VALUE:
         raise InvalidInput("kudos.bad_value", value=tag, most=MAX_VALUE)
-    # Serialise one giver's kudos on PostgreSQL so two at once cannot pass the allowance.
+    # One giver's kudos are serialised, so two at once cannot both take the last one: on
+    # PostgreSQL by locking the giver's member row; on SQLite the INSERT below is the first
+    # write of the transaction and takes the database's write lock, and the count after it
+    # sees every kudos committed before.
     if get_member(session, giver) is not None:
         session.exec(select(Member).where(Member.user_id == giver).with_for_update()).first()
-    allowance = _allowance(session, giver, now)
-    if allowance.left <= 0:
-        left_for = allowance.resets_at - now.astimezone(ZoneInfo(allowance.timezone))
-        raise Conflict(
-            "kudos.spent",
-            allowance=allowance.allowance,
-            resets_at=allowance.resets_at,
-            timezone=allowance.timezone,
-            hours=max(1, round(left_for / timedelta(hours=1))),
-        )
     department = department_of(session, recipient)
     kudos = Kudos(
         giver_id=giver,
@@ -180,14 +173,23 @@ def give_kudos(
     )
     session.add(kudos)
     session.flush()
+    allowance = _allowance(session, giver, now)  # counts this one too
+    if allowance.used > allowance.allowance:
+        session.rollback()
+        left_for = allowance.resets_at - now.astimezone(ZoneInfo(allowance.timezone))
+        raise Conflict(
+            "kudos.spent",
+            allowance=allowance.allowance,
+            resets_at=allowance.resets_at,
+            timezone=allowance.timezone,
+            hours=max(1, round(left_for / timedelta(hours=1))),
+        )
     given = KudosGiven(
         kudos=kudos,
         department=department,
         channel=department.channel if department and department.channel else recipient,
         locale=_locale(session, department),
-        allowance=Allowance(
-            allowance.allowance, allowance.used + 1, allowance.resets_at, allowance.timezone
-        ),
+        allowance=allowance,
     )
     if deliver is not None:
         deliver(given)
