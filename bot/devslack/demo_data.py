@@ -7,14 +7,22 @@ are written straight into the store.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
 
 from bot.devslack.demo_recognition import seed_recognition
 from bot.services.setup import import_setup
-from bot.store.models import Activity, Department, Lead, OwnershipEvent, utcnow
+from bot.store.models import (
+    Activity,
+    ClaimConflict,
+    Department,
+    Lead,
+    OwnershipEvent,
+    TransferRequest,
+    utcnow,
+)
 
 ADMIN = "U0ADMIN"
 
@@ -130,6 +138,7 @@ def seed(session: Session) -> dict[str, Any]:
             lead.expires_at = since + timedelta(days=claim_days[lead.department_id])
             session.add(lead)
     seed_recognition(session, now)
+    seed_rhythm(session, leads, now)
     session.commit()
     return {
         "departments": len(result.created) + len(result.updated),
@@ -137,3 +146,37 @@ def seed(session: Session) -> dict[str, Any]:
         "leads": len(leads),
         "activities": activities,
     }
+
+
+def seed_rhythm(session: Session, leads: list[Lead], now: datetime) -> None:
+    """What digests and agendas report beyond activities, wins and kudos: a stage move
+    yesterday, a refused cross-department claim and a transfer waiting for approval."""
+    by_name = {lead.name: lead for lead in leads}
+    acme, globex = by_name["Acme Corp"], by_name["Globex Ltd"]
+    acme.stage_changed_at = now - timedelta(days=1)
+    session.add_all(
+        [
+            OwnershipEvent(
+                lead_id=acme.id,
+                at=now - timedelta(days=1),
+                actor_id="U0REP1",
+                action="stage",
+                from_stage="qualified",
+                to_stage="proposal",
+            ),
+            ClaimConflict(
+                lead_id=acme.id,
+                user_id="U0REP3",
+                department_id=2,
+                owner_department_id=1,
+                at=now - timedelta(days=2),
+            ),
+            TransferRequest(
+                lead_id=globex.id,
+                from_user="U0REP2",
+                to_user="U0REP1",
+                requested_by="U0REP2",
+                created_at=now - timedelta(days=1),
+            ),
+        ]
+    )

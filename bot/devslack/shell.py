@@ -341,6 +341,8 @@ def demo(*, db_path: Path, stdin: TextIO | None = None, stdout: TextIO | None = 
         shell.say(render.text("shell.demo_intro", None, path=str(db_path), **summary))
         shell.command("/sales dept")
         shell.command("/sales help")
+        for job in ("daily-digest", "weekly-digest", "agenda"):
+            shell.run(job)
         if not stdin.isatty():
             return 0
         return shell.loop()
