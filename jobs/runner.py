@@ -100,7 +100,7 @@ def run_job_cli(settings: Settings, job: str, *, department: str | None, at: str
             department=department,
         )
     except JobNotAvailable:
-        print(render.text("cli.job_not_yet", None, job=job), file=sys.stderr)
+        print(render.text("cli.job_not_yet", None, job=job, available=list(JOBS)), file=sys.stderr)
         return 2
     except ServiceError as error:
         print(render.text(error.template_path, None, **error.data), file=sys.stderr)

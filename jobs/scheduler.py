@@ -73,7 +73,7 @@ class Worker:
                 return
             due = schedules.missed_run(job, department, now, GRACE)
         if due is None:
-            log.info("%s for department %s: nothing due at %s", job, department_id, now)
+            log.debug("%s for department %s: nothing due at %s", job, department_id, now)
             return
         report = run_job(
             job, engine=self.engine, client=self.client, now=due, department=department_id
@@ -157,6 +157,7 @@ class Worker:
                 seconds=seconds,
                 args=(job,),
                 id=job,
+                name=job,
                 replace_existing=True,
                 coalesce=True,
                 max_instances=1,
@@ -168,6 +169,7 @@ class Worker:
             "interval",
             seconds=SYNC_SECONDS,
             id="sync",
+            name="sync departments and schedules",
             replace_existing=True,
             coalesce=True,
             max_instances=1,
