@@ -8,6 +8,7 @@ app, retried like every post, so the command answers at once whatever the size.
 from __future__ import annotations
 
 import csv
+import html
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -40,7 +41,7 @@ def _cell(value: Any, tz: ZoneInfo) -> Any:
 def _csv(header: str, rows: list[list[Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header.split(","))
+    writer.writerow(html.unescape(header).split(","))
     writer.writerows(rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: spreadsheets read UTF-8
 
@@ -81,13 +82,15 @@ def request_export(
         ("activities", activity_csv(data, locale)),
         ("leads", lead_csv(data, locale)),
     ):
-        title = render.text(
-            "export.file_title",
-            locale,
-            department=department.name,
-            kind=kind,
-            first_day=covered.first_day,
-            last_day=covered.last_day,
+        title = html.unescape(
+            render.text(
+                "export.file_title",
+                locale,
+                department=department.name,
+                kind=kind,
+                first_day=covered.first_day,
+                last_day=covered.last_day,
+            )
         )
         outbox.enqueue(
             session,

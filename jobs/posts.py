@@ -7,6 +7,7 @@ department's locale from templates/digest.j2 and templates/agenda.j2.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -78,7 +79,7 @@ def weekly_digest(session: Session, department: Department, now: datetime) -> Po
         key=outbox_key("weekly-chart", department, week),
         bars=[(r.user_id, r.total) for r in digest.activity.reps],
         filename=f"activities-{week}.png",
-        title=render.text("digest.chart_title", department.locale, digest=digest),
+        title=html.unescape(render.text("digest.chart_title", department.locale, digest=digest)),
     )
     return Post(
         job="weekly-digest",
