@@ -167,7 +167,7 @@ def test_leaderboard_by_week_and_month(org) -> None:
     assert "<@U0MGR1>" not in reply.text
     assert "#hustle (3), #teamwork (2)" in reply.text
     assert_valid_blocks(reply.json()["blocks"])
-    reply = org.command("/kudos", "top month", user="U0REP3")
+    reply = org.command("/kudos", "top 本月", user="U0REP3")
     assert "表扬排行榜 — 本月" in reply.text and "<@U0REP2> — 3 次表扬" in reply.text
     assert "<@U0MGR1>" not in reply.text
     reply = org.command("/kudos", "top year", user="U0REP1")

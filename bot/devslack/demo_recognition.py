@@ -23,10 +23,10 @@ TARGETS = [
 ]
 #: (giver, recipient, message, value, days ago)
 KUDOS = [
-    ("U0MGR1", "U0REP2", "Closed Massive Dynamic a week early", "ownership", 1),
+    ("U0MGR1", "U0REP2", "Closed Massive Dynamic a week early", "ownership", 0),
     ("U0REP1", "U0REP2", "Thanks for covering my Globex call", "teamwork", 2),
     ("U0REP2", "U0REP1", "Great Acme proposal deck", "craft", 3),
-    ("U0MGR2", "U0REP3", "五个新客户，干得漂亮", "hustle", 1),
+    ("U0MGR2", "U0REP3", "五个新客户，干得漂亮", "hustle", 0),
     ("U0REP4", "U0REP3", "谢谢你帮我准备演示", "teamwork", 4),
     ("U0MGR3", "U0REP5", "Hooli is in negotiation: well done", None, 2),
 ]
@@ -88,7 +88,7 @@ def seed_recognition(session: Session, now: datetime) -> None:
                 department_id=ids.get(members[recipient]),
                 message=message,
                 value=value,
-                created_at=now - timedelta(days=days, hours=1),
+                created_at=now - timedelta(days=days, minutes=10),
             )
         )
     session.add(

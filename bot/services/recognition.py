@@ -46,6 +46,7 @@ MAX_MESSAGE = 1500
 MAX_VALUE = 40
 LEADERBOARD_SIZE = 10
 LEADERBOARD_PERIODS = ("week", "month")
+_LEADERBOARD_ALIASES = {"周": "week", "本周": "week", "月": "month", "本月": "month"}
 HISTORY_SIZE = 20
 
 
@@ -216,7 +217,7 @@ def leaderboard(
     *, session: Session, viewer: str, period_name: str = "week", now: datetime
 ) -> Leaderboard:
     """Who received the most kudos this week or month (the viewer's zone), across departments."""
-    kind = period_name.lower()
+    kind = _LEADERBOARD_ALIASES.get(period_name.strip().lower(), period_name.lower())
     if kind not in LEADERBOARD_PERIODS:
         raise InvalidInput("kudos.bad_period", value=period_name)
     window = period(kind, now, _zone(session, department_of(session, viewer)))
