@@ -1,0 +1,68 @@
+"""The real ``salesbot worker`` process: started ten minutes after a department's weekly
+digest was due, it posts it once; restarted, it posts nothing more."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import Session
+
+from bot.store.models import Department
+from tests.conftest import _CLEARED, SALESBOT, TOKEN
+from tests.digest_support import setup_org
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekly_posts(fake) -> list:  # type: ignore[no-untyped-def]
+    return [
+        c
+        for c in fake.calls_to("chat.postMessage")
+        if c.failed is None and c.body["channel"] == "C0ENT" and "weekly digest" in c.body["text"]
+    ]
+
+
+def _run_worker(db_url: str, fake, log: Path, until) -> str:  # type: ignore[no-untyped-def]
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in _CLEARED},
+        "DATABASE_URL": db_url,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_API_URL": fake.url,
+    }
+    with open(log, "wb") as out:
+        process = subprocess.Popen([SALESBOT, "worker"], env=env, stdout=out, stderr=out)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not until():
+                assert process.poll() is None, log.read_text()
+                time.sleep(0.1)
+            time.sleep(1.0)  # anything more it would post, it posts now
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    return log.read_text()
+
+
+def test_worker_catches_up_once(engine, db_url, fake_slack, tmp_path) -> None:
+    org = setup_org(engine)
+    due = (datetime.now(UTC) - timedelta(minutes=10)).replace(second=0, microsecond=0)
+    with Session(engine) as session:
+        department = session.get(Department, org["Enterprise"].id)
+        department.timezone = "UTC"
+        department.weekly_digest = f"{WEEKDAYS[due.weekday()]} {due:%H:%M}"
+        session.add(department)
+        session.commit()
+    first = _run_worker(db_url, fake_slack, tmp_path / "w1.log", lambda: _weekly_posts(fake_slack))
+    assert len(_weekly_posts(fake_slack)) == 1, first
+    assert "worker started: deliver-outbox" in first and "weekly-digest:" in first
+    second = _run_worker(
+        db_url,
+        fake_slack,
+        tmp_path / "w2.log",
+        lambda: "started" in (tmp_path / "w2.log").read_text(),
+    )
+    assert len(_weekly_posts(fake_slack)) == 1, second
