@@ -1,4 +1,4 @@
-"""A bare Bolt app that only acks ``/sales``: the baseline for ``bench/http_load.py``.
+"""A bare Bolt app that only acks slash commands: the baseline for ``bench/http_load.py``.
 
 Served by gunicorn as ``bare_app:app`` (a WSGI callable). Settings come from the environment:
 ``SLACK_SIGNING_SECRET``, ``SLACK_BOT_TOKEN`` and ``SLACK_API_URL`` (the local fake Slack).
@@ -8,6 +8,7 @@ Bolt's default ``process_before_response=False`` is kept, as a real bare app wou
 from __future__ import annotations
 
 import os
+import re
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -20,8 +21,8 @@ bolt = App(
 )
 
 
-@bolt.command("/sales")
-def _sales(ack) -> None:
+@bolt.command(re.compile(r"^/"))
+def _any_command(ack) -> None:
     ack()
 
 

@@ -3,11 +3,14 @@
 Run from the repository root::
 
     .venv/bin/python bench/http_load.py [--requests N] [--concurrency 1,8,32]
+        [--command help|who|log]
 
 Everything runs on 127.0.0.1: an in-process fake Slack Web API, ``salesbot serve`` (SQLite in
-a temporary directory) and a baseline, ``bench/bare_app.py`` (a Bolt app that only acks
-``/sales``), served by gunicorn with the same settings (1 worker, gthread, 8 threads). Each
-client thread sends signed ``/sales help`` slash commands over one keep-alive connection. For
+a temporary directory holding the demo company) and a baseline, ``bench/bare_app.py`` (a Bolt
+app that only acks), served by gunicorn with the same settings (1 worker, gthread, 8 threads).
+Each client thread sends signed slash commands over one keep-alive connection: ``/sales help``
+(a static reply), ``/lead who Acme Corp`` (reads the store) or ``/log call Acme Corp …``
+(writes an activity and renews the claim). For
 every concurrency level the two servers are measured in alternating rounds (A B B A ...) so
 that both see the same machine conditions. The whole run gives up after five minutes.
 """
@@ -29,8 +32,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
+from sqlmodel import Session
 
+from bot.devslack import demo_data
 from bot.devslack.fake_slack import FakeSlack
+from bot.store.db import make_engine, upgrade
 
 HOST = "127.0.0.1"
 BOT_TOKEN = "xoxb-bench"
@@ -171,14 +177,23 @@ def stop_server(server: Server) -> None:
             server.proc.wait(timeout=5)
 
 
+#: what each client sends: a static reply, a read of the store, a write to the store
+COMMANDS = {
+    "help": ("/sales", "help", "U0BENCH"),
+    "who": ("/lead", "who Acme Corp", "U0REP1"),
+    "log": ("/log", "call Acme Corp benchmark note", "U0REP1"),
+}
+
+
 class Signer:
-    def __init__(self, response_url: str) -> None:
+    def __init__(self, response_url: str, command: str) -> None:
+        name, text, user = COMMANDS[command]
         self.verifier = SignatureVerifier(SIGNING_SECRET)
         self.body = urlencode(
             {
-                "command": "/sales",
-                "text": "help",
-                "user_id": "U0BENCH",
+                "command": name,
+                "text": text,
+                "user_id": user,
                 "channel_id": "C0BENCH",
                 "team_id": "T0TEAM",
                 "response_url": response_url,
@@ -195,6 +210,15 @@ class Signer:
             "X-Slack-Request-Timestamp": timestamp,
             "X-Slack-Signature": signature,
         }
+
+
+def seed_demo(database_url: str) -> None:
+    """The demo company (departments, leads, activities) so commands find real data."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        demo_data.seed(session)
+    engine.dispose()
 
 
 def run_round(
@@ -310,6 +334,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", default="1,8,32", help="comma-separated client counts (default 1,8,32)"
     )
+    parser.add_argument(
+        "--command",
+        choices=sorted(COMMANDS),
+        default="help",
+        help="help: /sales help (static); who: /lead who Acme Corp (reads the store); "
+        "log: /log call Acme Corp … (writes an activity and renews the claim)",
+    )
     args = parser.parse_args(argv)
     try:
         args.levels = [int(part) for part in args.concurrency.split(",") if part.strip()]
@@ -339,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
                 WEB_THREADS="8",
             )
             bare_env = dict(env, PYTHONPATH=str(BENCH_DIR))
+            seed_demo(env["DATABASE_URL"])
             try:
                 servers.append(
                     start_server(
@@ -378,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{args.requests} requests per level after {WARMUP} warm-up",
                     file=sys.stderr,
                 )
-                signer = Signer(fake.response_url())
+                signer = Signer(fake.response_url(), args.command)
                 results = benchmark(servers, args.levels, args.requests, signer, deadline)
             finally:
                 for server in servers:

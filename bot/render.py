@@ -34,6 +34,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import templates as _templates_pkg
+from bot.ids import Action
 
 TEMPLATES = Path(_templates_pkg.__file__).parent
 LOCALES = ("en", "zh-CN")
@@ -123,6 +124,7 @@ def environment() -> Environment:
     env.filters["money"] = _money
     env.filters["bar"] = _bar
     env.filters["mention"] = _mention
+    env.globals["Action"] = Action
     env.filters["day"] = _day
     env.filters["moment"] = _moment
     return env

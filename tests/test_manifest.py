@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bot.ids import Shortcut
+
 MANIFEST = (Path(__file__).parent.parent / "manifest.yml").read_text()
 
 
@@ -23,3 +25,10 @@ def test_home_tab_interactivity_and_events() -> None:
     assert re.search(r"interactivity:\n\s+is_enabled: true", MANIFEST)
     for scope in ("commands", "chat:write", "im:write", "users:read", "files:write"):
         assert f"- {scope}\n" in MANIFEST, scope
+
+
+def test_the_message_shortcut_is_the_one_the_app_listens_to() -> None:
+    assert re.search(
+        rf"type: message\n\s+callback_id: {Shortcut.LOG_ACTIVITY.value}\n", MANIFEST
+    ), "manifest.yml and bot/ids.py disagree on the shortcut's callback_id"
+    assert "message_menu_options_url: https://YOUR-HOST/slack/events" in MANIFEST

@@ -11,16 +11,17 @@ from sqlmodel import Session
 
 from bot import render
 from bot.config import Settings
+from bot.ids import Action
 from bot.services import leads as svc
 from bot.services.errors import InvalidInput
 from handlers.notify import direct_messages
 
 
 def register(app: App) -> None:
-    app.action("lead_claim")(claim)
-    app.action("lead_release")(release)
-    app.action("transfer_approve")(approve)
-    app.action("transfer_reject")(reject)
+    app.action(Action.LEAD_CLAIM)(claim)
+    app.action(Action.LEAD_RELEASE)(release)
+    app.action(Action.TRANSFER_APPROVE)(approve)
+    app.action(Action.TRANSFER_REJECT)(reject)
 
 
 def _id(action: dict) -> int:

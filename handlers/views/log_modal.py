@@ -15,21 +15,21 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot import render
+from bot.ids import Action, Shortcut, View
 from bot.periods import local_date
 from bot.services import activities, leads
 from bot.store.models import Lead
 
-CALLBACK = "log_activity"
 NEW = "new:"
 LEAD = "lead:"
 MAX_NOTE = 3000
 
 
 def register(app: App) -> None:
-    app.options("company")(company_options)
-    app.view(CALLBACK)(submit)
-    app.shortcut("log_activity_shortcut")(from_message)
-    app.action("lead_log")(from_warning)
+    app.options(Action.LOG_COMPANY)(company_options)
+    app.view(View.LOG_ACTIVITY)(submit)
+    app.shortcut(Shortcut.LOG_ACTIVITY)(from_message)
+    app.action(Action.LEAD_LOG)(from_warning)
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def modal(
 
     company: dict[str, Any] = {
         "type": "external_select",
-        "action_id": "company",
+        "action_id": str(Action.LOG_COMPANY),
         "min_query_length": 0,
         "placeholder": _plain(t("modal_choose")),
     }
@@ -71,7 +71,7 @@ def modal(
     ]
     return {
         "type": "modal",
-        "callback_id": CALLBACK,
+        "callback_id": str(View.LOG_ACTIVITY),
         "title": _plain(t("modal_title")),
         "submit": _plain(t("modal_submit")),
         "close": _plain(t("modal_close")),
@@ -91,7 +91,7 @@ def modal(
             },
             {
                 "type": "input",
-                "block_id": "company",
+                "block_id": str(Action.LOG_COMPANY),
                 "label": _plain(t("modal_company")),
                 "hint": _plain(t("modal_company_hint")),
                 "element": company,

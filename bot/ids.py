@@ -1,0 +1,25 @@
+"""Every action, view and shortcut id, in one place: listeners register them and templates
+put them on buttons (``Action`` is a Jinja global), so an id is never spelled twice."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    LEAD_CLAIM = "lead_claim"
+    LEAD_RELEASE = "lead_release"
+    LEAD_LOG = "lead_log"
+    TRANSFER_APPROVE = "transfer_approve"
+    TRANSFER_REJECT = "transfer_reject"
+    #: the company field of the log modal (an external select: its options come from us)
+    LOG_COMPANY = "company"
+
+
+class View(StrEnum):
+    LOG_ACTIVITY = "log_activity"
+
+
+class Shortcut(StrEnum):
+    #: must match ``callback_id`` of the message shortcut in manifest.yml
+    LOG_ACTIVITY = "log_activity_shortcut"
