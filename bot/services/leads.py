@@ -73,14 +73,24 @@ def snapshot(session: Session, lead: Lead) -> LeadInfo:
 
 
 def by_keys(session: Session, company: Company) -> Lead | None:
+    """The lead with either key of ``company``; its department comes in the same query."""
     condition = Lead.name_key == company.key
     if company.domain:
         condition = or_(condition, Lead.domain == company.domain)
-    found = session.exec(select(Lead).where(condition)).all()
-    if not found:
+    rows = session.exec(
+        select(Lead, Department)
+        .outerjoin(Department, col(Lead.department_id) == col(Department.id))
+        .where(condition)
+    ).all()
+    if not rows:
         return None
+    # The session's identity map holds objects weakly: keep the departments for info().
+    session.info.setdefault("departments", []).extend(d for _lead, d in rows if d is not None)
     # Name and domain may point at two leads: the owned one is the one that blocks.
-    found.sort(key=lambda lead: (lead.owner_id is None, lead.name_key != company.key))
+    found = sorted(
+        (lead for lead, _department in rows),
+        key=lambda lead: (lead.owner_id is None, lead.name_key != company.key),
+    )
     return found[0]
 
 
