@@ -14,8 +14,9 @@ and all departments. At each size the benchmark times, in the same run and alter
   query, the Jinja2 templates and the Block Kit limits, exactly what the worker enqueues
   (the weekly chart PNG is drawn separately and reported once: it does not depend on history);
 * ``raw``: the same figures (activities per rep and kind, claims, stage moves, wins, expiring
-  leads, kudos; for the week also stale leads, pool size, conflicts) as hand-written SQL on the
-  bare sqlite3 connection, rows fetched, nothing rendered.
+  leads, kudos; for the week also stale leads, pool size, conflicts), plus the department row
+  and its targets that a digest reads, as hand-written SQL on the bare connection, rows
+  fetched, nothing rendered.
 
 It prints the median of ``--repeat`` runs of each, the ratio digest/raw (target: at most 2),
 the growth of each against the smallest size (target: flat), and the peak memory of one
@@ -231,7 +232,14 @@ def grow_history(engine, start: int, stop: int) -> None:  # type: ignore[no-unty
             c.execute(insert(Activity), rows)
 
 
+#: What every digest reads besides its figures: the department's settings and its targets
+#: (none are set here, so target progress costs one empty SELECT on both sides).
+RAW_CONTEXT = [
+    "SELECT * FROM department WHERE id = :d",
+    "SELECT * FROM target WHERE department_id = :d",
+]
 RAW_DAILY = [
+    *RAW_CONTEXT,
     """SELECT user_id, kind, count(*) FROM activity WHERE department_id = :d
        AND occurred_at >= :s AND occurred_at < :e GROUP BY user_id, kind""",
     """SELECT l.owner_id, count(*), coalesce(sum(l.amount_cents), 0) FROM lead l
@@ -249,7 +257,7 @@ RAW_DAILY = [
        AND created_at >= :s AND created_at < :e""",
 ]
 RAW_WEEKLY = [
-    *RAW_DAILY[:3],
+    *RAW_DAILY[:5],
     """SELECT count(*) FROM lead WHERE department_id = :d AND owner_id IS NOT NULL
        AND stage NOT IN ('won', 'lost') AND coalesce(last_activity_at, claimed_at) < :stale""",
     "SELECT count(*) FROM lead WHERE owner_id IS NULL",
@@ -293,19 +301,27 @@ def build(engine, builder: Callable, now: datetime) -> int:  # type: ignore[no-u
         return len(post.message.blocks)
 
 
+def paired_medians(a: Callable[[], object], b: Callable[[], object], repeat: int) -> tuple:
+    """Median milliseconds of ``a`` and ``b``, timed in alternation (a b b a …) so that both
+    see the same machine conditions."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for n in range(repeat):
+        order = ((0, a), (1, b)) if n % 2 == 0 else ((1, b), (0, a))
+        for slot, function in order:
+            started = time.perf_counter()
+            function()
+            times[slot].append((time.perf_counter() - started) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def median_ms(function: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return paired_medians(function, lambda: None, repeat)[0]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=41)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -336,15 +352,11 @@ def main() -> int:
                 ("daily", posts.daily_digest, NOW, RAW_DAILY, daily_params),
                 ("weekly", posts.weekly_digest, WEEKLY_NOW, RAW_WEEKLY, weekly_params),
             ):
-                digest_ms = raw_ms = 0.0
-                for _ in range(2):  # alternate so both see the same machine conditions
-                    digest_ms += median_ms(
-                        lambda b=builder, n=now: build(engine, b, n), args.repeat
-                    )
-                    raw_ms += median_ms(
-                        lambda s=statements, p=params: raw(engine, s, p), args.repeat
-                    )
-                row[name] = (digest_ms / 2, raw_ms / 2)
+                row[name] = paired_medians(
+                    lambda b=builder, n=now: build(engine, b, n),
+                    lambda s=statements, p=params: raw(engine, s, p),
+                    args.repeat,
+                )
             tracemalloc.start()
             build(engine, posts.weekly_digest, WEEKLY_NOW)
             row["peak_kib"] = tracemalloc.get_traced_memory()[1] / 1024

@@ -19,7 +19,7 @@ from bot.services import reports
 from bot.services.departments import require_manager_or_admin
 from bot.services.errors import InvalidInput
 from bot.store.models import Department
-from jobs import charts, schedules
+from jobs import schedules
 from jobs.schedules import zone
 
 
@@ -34,6 +34,8 @@ class Chart:
     title: str
 
     def png(self) -> bytes:
+        from jobs import charts  # matplotlib loads only in the process that draws
+
         return charts.activity_chart(self.bars)
 
 
