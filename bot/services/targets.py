@@ -24,14 +24,13 @@ GROUP BY query per metric, with one conditional SUM column per period kind.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import case, func, literal, union_all
 from sqlmodel import Session, select
 
+from bot.money import parse_number, to_cents
 from bot.periods import Period, period
 from bot.services.departments import (
     department_of,
@@ -86,8 +85,6 @@ PERIOD_ALIASES = {
     "季度": "quarter",
     "每季度": "quarter",
 }
-_MULTIPLIERS = {"k": 1_000, "m": 1_000_000, "万": 10_000, "千": 1_000}
-_NUMBER = re.compile(r"^(?P<number>\d+(?:\.\d+)?)(?P<suffix>[km万千]?)$")
 #: No target above a trillion units (cents still fit a BIGINT many times over).
 MAX_UNITS = 10**12
 
@@ -130,24 +127,16 @@ def normalise_period(word: str) -> str | None:
 
 def parse_value(metric: str, text: str) -> int:
     """``50k`` → 50000 (cents for revenue: 5000000). Raises InvalidInput with an example."""
-    cleaned = text.strip().lower().replace(",", "").replace("_", "").lstrip("$¥€£")
-    match = _NUMBER.match(cleaned)
-    try:
-        if match is None:
-            raise ValueError(text)
-        number = Decimal(match["number"]) * _MULTIPLIERS.get(match["suffix"], 1)
-        if number > MAX_UNITS:
-            raise ValueError(text)
+    number = parse_number(text)
+    value = None
+    if number is not None and number <= MAX_UNITS:
         if metric == "revenue":
-            cents = number * 100
-            if cents != cents.to_integral_value():
-                raise ValueError(text)
-            return int(cents)
-        if number != number.to_integral_value():
-            raise ValueError(text)
-        return int(number)
-    except (ValueError, InvalidOperation):
-        raise InvalidInput("target.bad_value", metric=metric, value=text) from None
+            value = to_cents(number)
+        elif number == number.to_integral_value():
+            value = int(number)
+    if value is None:
+        raise InvalidInput("target.bad_value", metric=metric, value=text)
+    return value
 
 
 def elapsed_percent(window: Period, now: datetime) -> int:
