@@ -252,3 +252,30 @@ def test_new_york_digest_stays_at_0900_across_the_dst_change(engine, fake_slack)
     posted = _posts_to(fake_slack, "C0FARM")
     assert len(posted) == len(fires)
     assert len({c.body["text"].split("\n")[0] for c in posted}) == len(fires)
+
+
+def test_an_hour_that_happens_twice_or_never_still_posts_once(engine, fake_slack) -> None:
+    """A weekly digest at "sun 01:30" in New York: on Sun 1 Nov 2026 01:30 happens twice (the
+    trigger fires at both), on Sun 14 Mar 2027 02:30 never happens (it fires an hour later).
+    Either way exactly one post."""
+    setup_org(engine)
+    client = client_for(fake_slack)
+    with Session(engine, expire_on_commit=False) as session:
+        farmers = _department(session, "Farmers")
+        farmers.weekly_digest = "sun 01:30"
+        session.add(farmers)
+        session.commit()
+    fires = []
+    fire = datetime(2026, 10, 31, 12, 0, tzinfo=UTC)
+    while (fire := schedules.next_run("weekly-digest", farmers, fire)) < datetime(
+        2026, 11, 2, tzinfo=UTC
+    ):
+        fires.append(fire.astimezone(UTC))
+        fire += timedelta(seconds=1)
+    assert [f.hour for f in fires] == [5, 6]  # 01:30 EDT, then 01:30 EST
+    for when in fires:
+        run_job("weekly-digest", engine=engine, client=client, now=when, department="Farmers")
+    assert len(_posts_to(fake_slack, "C0FARM")) == 1
+    farmers.weekly_digest = "sun 02:30"
+    spring = schedules.next_run("weekly-digest", farmers, datetime(2027, 3, 13, tzinfo=UTC))
+    assert spring.astimezone(UTC) == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)  # 03:30 EDT
