@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+from slack_sdk.models.blocks import Block
 from sqlmodel import Session, select
 
 from bot.store.db import make_engine
@@ -49,6 +50,8 @@ def test_manager_gets_both_csv_files_by_dm(org, fake_slack) -> None:
     _seed(org.db_url)
     reply = org.command("/sales", "export Enterprise week", user="U0MGR1")
     assert reply.json()["response_type"] == "ephemeral"
+    for block in reply.json()["blocks"]:
+        Block.parse(block).validate_json()
     assert "Exporting *Enterprise* for this week" in reply.text
     assert "1 activities and 2 leads" in reply.text
     assert fake_slack.calls_to("files.completeUploadExternal") == []  # the worker sends them
