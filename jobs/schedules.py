@@ -10,7 +10,7 @@ preview all ask this module, so they agree on when the next post is.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -47,7 +47,7 @@ def trigger_for(job: str, department: Department) -> CronTrigger | None:
         if job == "agenda":
             day, at = _before(day, at, AGENDA_LEAD)
         return _cron(WEEKDAYS[day], at, department.timezone)
-    except ValueError:
+    except (ValueError, ZoneInfoNotFoundError):
         return None
 
 
@@ -56,9 +56,9 @@ def meeting_trigger(department: Department) -> CronTrigger | None:
         return None
     try:
         day, at = parse_weekly(department.meeting)
-    except ValueError:
+        return _cron(WEEKDAYS[day], at, department.timezone)
+    except (ValueError, ZoneInfoNotFoundError):
         return None
-    return _cron(WEEKDAYS[day], at, department.timezone)
 
 
 def _before(day: int, at: time, lead: timedelta) -> tuple[int, time]:
