@@ -158,7 +158,7 @@ def log(
     if renewed:
         leads.renew(session, lead, actor, occurred)
     session.commit()
-    return Logged(activity=activity, lead=leads.snapshot(session, lead), renewed=renewed)
+    return Logged(activity=activity, lead=leads.info(session, lead), renewed=renewed)
 
 
 def _occurred_at(on: date | None, department: Department, now: datetime) -> datetime:

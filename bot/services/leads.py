@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -72,26 +72,43 @@ def snapshot(session: Session, lead: Lead) -> LeadInfo:
     return info(session, Lead(**lead.model_dump()))
 
 
-def by_keys(session: Session, company: Company) -> Lead | None:
-    """The lead with either key of ``company``; its department comes in the same query."""
-    condition = Lead.name_key == company.key
-    if company.domain:
-        condition = or_(condition, Lead.domain == company.domain)
-    rows = session.exec(
-        select(Lead, Department)
-        .outerjoin(Department, col(Lead.department_id) == col(Department.id))
-        .where(condition)
-    ).all()
-    if not rows:
-        return None
+# Built once: constructing a statement costs more than running it on the hot path.
+_LEADS_BY_KEYS = (
+    select(Lead, Department)
+    .outerjoin(Department, col(Lead.department_id) == col(Department.id))
+    .where(
+        or_(
+            col(Lead.name_key).in_(bindparam("keys", expanding=True)),
+            col(Lead.domain).in_(bindparam("domains", expanding=True)),
+        )
+    )
+)
+
+
+def _with_departments(session: Session, keys: set[str], domains: set[str]) -> list[Lead]:
+    """Leads having one of the name ``keys`` or ``domains``, with their departments."""
+    rows = session.exec(_LEADS_BY_KEYS, params={"keys": list(keys), "domains": list(domains)}).all()
     # The session's identity map holds objects weakly: keep the departments for info().
     session.info.setdefault("departments", []).extend(d for _lead, d in rows if d is not None)
-    # Name and domain may point at two leads: the owned one is the one that blocks.
-    found = sorted(
-        (lead for lead, _department in rows),
-        key=lambda lead: (lead.owner_id is None, lead.name_key != company.key),
-    )
-    return found[0]
+    return [lead for lead, _department in rows]
+
+
+def _pick(leads: list[Lead], company: Company) -> Lead | None:
+    """The lead ``company`` names among ``leads``: name and domain may point at two leads,
+    and the owned one is the one that blocks."""
+    matching = [
+        lead
+        for lead in leads
+        if lead.name_key == company.key or (company.domain and lead.domain == company.domain)
+    ]
+    matching.sort(key=lambda lead: (lead.owner_id is None, lead.name_key != company.key))
+    return matching[0] if matching else None
+
+
+def by_keys(session: Session, company: Company) -> Lead | None:
+    """The lead with either key of ``company``; its department comes in the same query."""
+    domains = {company.domain} if company.domain else set()
+    return _pick(_with_departments(session, {company.key}, domains), company)
 
 
 def company_of(words: list[str]) -> Company:
@@ -110,11 +127,13 @@ def find(session: Session, words: list[str], *, actor: str | None = None) -> tup
     """
     if not words:
         raise InvalidInput("lead.bad_company", given="")
-    for end in range(len(words), 0, -1):
-        company = split_company(words[:end])
-        if company is None:
-            continue
-        lead = by_keys(session, company)
+    prefixes = [(end, split_company(words[:end])) for end in range(len(words), 0, -1)]
+    named = [(end, company) for end, company in prefixes if company is not None]
+    keys = {company.key for _end, company in named}
+    domains = {company.domain for _end, company in named if company.domain}
+    found = _with_departments(session, keys, domains) if named else []
+    for end, company in named:
+        lead = _pick(found, company)
         if lead is not None:
             if actor is not None and _gain_domain(session, lead, actor, words[:end]):
                 session.commit()
@@ -224,11 +243,17 @@ def similar(
 # -------------------------------------------------------------- membership
 
 
+_MEMBERSHIP = (
+    select(Member, Department)
+    .outerjoin(Department, col(Member.department_id) == col(Department.id))
+    .where(col(Member.user_id) == bindparam("user"))
+)
+
+
 def _membership(session: Session, user: str) -> tuple[Member | None, Department | None]:
-    member = depts.get_member(session, user)
-    if member is None or member.department_id is None:
-        return member, None
-    return member, session.get(Department, member.department_id)
+    """The member and their department in one query."""
+    row = session.exec(_MEMBERSHIP, params={"user": user}).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def require_department(session: Session, user: str) -> tuple[Member, Department]:
