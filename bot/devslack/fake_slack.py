@@ -293,6 +293,7 @@ class FakeSlack:
         self._thread: threading.Thread | None = None
         self._methods: dict[str, Callable[[Call], dict[str, Any]]] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -628,6 +629,14 @@ class FakeSlack:
         }
 
     # ------------------------------------------------------------------ methods
+
+    def _apps_connections_open(self, call: Call) -> dict[str, Any]:
+        """Socket Mode: the WebSocket URL of :class:`bot.devslack.fake_socket.FakeSocketMode`
+        once one is attached as ``socket_url``."""
+        url = getattr(self, "socket_url", None)
+        if url is None:
+            return {"ok": False, "error": "socket_mode_not_enabled"}
+        return {"ok": True, "url": url}
 
     def _auth_test(self, call: Call) -> dict[str, Any]:
         return {

@@ -1,0 +1,54 @@
+"""``salesbot serve --socket``: a slash command arrives over Socket Mode and the reply comes
+back in the acknowledgement, through the same app as HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.devslack.fake_socket import FakeSocketMode
+from tests.conftest import _CLEARED, SALESBOT, SECRET, TOKEN
+
+
+@pytest.fixture
+def socket_mode(fake_slack):  # type: ignore[no-untyped-def]
+    fake = FakeSocketMode(fake_slack).start()
+    yield fake
+    fake.stop()
+
+
+def test_slash_command_over_socket_mode(socket_mode, fake_slack, tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in _CLEARED},
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_APP_TOKEN": "xapp-1-test",
+        "SLACK_API_URL": fake_slack.url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'socket.db'}",
+    }
+    log = open(tmp_path / "socket.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen([SALESBOT, "serve", "--socket"], env=env, stdout=log, stderr=log)
+    try:
+        envelope = socket_mode.send(
+            "slash_commands",
+            {
+                "command": "/sales",
+                "text": "help",
+                "user_id": "U0REP1",
+                "channel_id": "C0TEST",
+                "team_id": "T0TEAM",
+                "response_url": fake_slack.response_url("socket"),
+                "trigger_id": "1.2.3",
+            },
+        )
+        ack = socket_mode.ack(envelope)
+        assert "/lead claim" in ack["payload"]["text"]
+        assert ack["payload"]["response_type"] == "ephemeral"
+        assert fake_slack.calls_to("apps.connections.open")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
