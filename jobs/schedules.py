@@ -31,8 +31,36 @@ def spec_of(job: str, department: Department) -> str | None:
     return value or None
 
 
+class LocalCronTrigger(CronTrigger):
+    """A ``CronTrigger`` whose fire times only move forward.
+
+    At the end of summer time APScheduler 3.11's cron trigger can answer the repeated local
+    hour's instant again and again (agronholm/apscheduler#1021), and the scheduler's catch-up
+    loop then never ends. Here an answer that is not after the previous fire time (or, with
+    none, before ``now``) is asked again from an hour later. A repeated local hour may still
+    fire twice; the outbox key (one post per local day or week) makes that one post.
+    """
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        fire = super().get_next_fire_time(previous_fire_time, now)
+        # compare instants: an interzone comparison of a folded local time is not reliable
+        floor = (previous_fire_time if previous_fire_time is not None else now).timestamp()
+        probe = previous_fire_time if previous_fire_time is not None else now
+        for _ in range(48):
+            if fire is None:
+                return None
+            at = fire.timestamp()
+            if (at > floor) if previous_fire_time is not None else (at >= floor):
+                return fire
+            probe += timedelta(hours=1)
+            fire = super().get_next_fire_time(None, probe)
+        return None
+
+
 def _cron(days: str, at: time, tz: str) -> CronTrigger:
-    return CronTrigger(day_of_week=days, hour=at.hour, minute=at.minute, timezone=ZoneInfo(tz))
+    return LocalCronTrigger(day_of_week=days, hour=at.hour, minute=at.minute, timezone=ZoneInfo(tz))
 
 
 def trigger_for(job: str, department: Department) -> CronTrigger | None:

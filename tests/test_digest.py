@@ -255,9 +255,10 @@ def test_new_york_digest_stays_at_0900_across_the_dst_change(engine, fake_slack)
 
 
 def test_an_hour_that_happens_twice_or_never_still_posts_once(engine, fake_slack) -> None:
-    """A weekly digest at "sun 01:30" in New York: on Sun 1 Nov 2026 01:30 happens twice (the
-    trigger fires at both), on Sun 14 Mar 2027 02:30 never happens (it fires an hour later).
-    Either way exactly one post."""
+    """A weekly digest at "sun 01:30" in New York: on Sun 1 Nov 2026 01:30 happens twice
+    (05:30 and 06:30 UTC), on Sun 14 Mar 2027 02:30 never happens. One post each time, and
+    the trigger never answers a time it already gave (APScheduler 3.11's cron trigger does,
+    which would hang the scheduler's catch-up loop: agronholm/apscheduler#1021)."""
     setup_org(engine)
     client = client_for(fake_slack)
     with Session(engine, expire_on_commit=False) as session:
@@ -265,17 +266,21 @@ def test_an_hour_that_happens_twice_or_never_still_posts_once(engine, fake_slack
         farmers.weekly_digest = "sun 01:30"
         session.add(farmers)
         session.commit()
-    fires = []
-    fire = datetime(2026, 10, 31, 12, 0, tzinfo=UTC)
-    while (fire := schedules.next_run("weekly-digest", farmers, fire)) < datetime(
-        2026, 11, 2, tzinfo=UTC
-    ):
-        fires.append(fire.astimezone(UTC))
-        fire += timedelta(seconds=1)
-    assert [f.hour for f in fires] == [5, 6]  # 01:30 EDT, then 01:30 EST
-    for when in fires:
+    trigger = schedules.trigger_for("weekly-digest", farmers)
+    first_0130 = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
+    second_0130 = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST
+    first = trigger.get_next_fire_time(None, datetime(2026, 10, 31, tzinfo=UTC))
+    assert first.astimezone(UTC) == first_0130  # (PEP 495: compare folded times in UTC)
+    following = [
+        trigger.get_next_fire_time(previous, previous + timedelta(seconds=1)).astimezone(UTC)
+        for previous in (first_0130, second_0130)
+    ]
+    assert following == [second_0130, datetime(2026, 11, 8, 6, 30, tzinfo=UTC)]  # no repeat
+    for when in (first_0130, second_0130):  # the repeated 01:30 fires twice
         run_job("weekly-digest", engine=engine, client=client, now=when, department="Farmers")
     assert len(_posts_to(fake_slack, "C0FARM")) == 1
     farmers.weekly_digest = "sun 02:30"
     spring = schedules.next_run("weekly-digest", farmers, datetime(2027, 3, 13, tzinfo=UTC))
     assert spring.astimezone(UTC) == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)  # 03:30 EDT
+    after = schedules.next_run("weekly-digest", farmers, spring + timedelta(seconds=1))
+    assert after.astimezone(UTC) == datetime(2027, 3, 21, 6, 30, tzinfo=UTC)  # 02:30 EDT

@@ -156,3 +156,36 @@ def test_schedule_changes_apply_without_a_restart(engine, fake_slack, org) -> No
     assert job.trigger.timezone.key == "Europe/Berlin"
     assert job.misfire_grace_time == 3600 and job.coalesce
     worker.scheduler.shutdown()
+
+
+def test_the_repeated_hour_at_the_end_of_summer_time_posts_once(engine, fake_slack, org) -> None:
+    """New York, Sun 1 Nov 2026: 01:30 happens at 05:30 and again at 06:30 UTC. A worker
+    running through both posts the weekly digest once and moves on to the next Sunday."""
+    with Session(engine) as session:
+        farmers = session.get(Department, org["Farmers"].id)
+        farmers.weekly_digest = "sun 01:30"
+        session.add(farmers)
+        session.commit()
+    job_id = f"weekly-digest:{org['Farmers'].id}"
+    second_0130 = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    with time_machine.travel(second_0130.timestamp() - 2, tick=True):
+        worker = _start(engine, fake_slack)  # catches up the first 01:30 at once
+        try:
+            assert _wait_for(lambda: len(_weekly(fake_slack)) == 1)
+            assert _wait_for(
+                lambda: (
+                    worker.scheduler.get_job(job_id).next_run_time.astimezone(UTC)
+                    == datetime(2026, 11, 8, 6, 30, tzinfo=UTC)
+                )
+            )
+        finally:
+            worker.scheduler.shutdown()
+    assert len(_weekly(fake_slack)) == 1
+
+
+def _weekly(fake) -> list:  # type: ignore[no-untyped-def]
+    return [
+        c
+        for c in fake.calls_to("chat.postMessage")
+        if c.failed is None and c.body["channel"] == "C0FARM" and "周报" in c.body["text"]
+    ]
