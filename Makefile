@@ -25,3 +25,8 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/http_load.py
+	$(BIN)/python bench/http_load.py --command who
+	$(BIN)/python bench/http_load.py --command log
+	$(BIN)/python bench/near_duplicates.py
+	$(BIN)/python bench/digest_scale.py
+	$(BIN)/python bench/targets_home.py
