@@ -120,6 +120,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         undefined=StrictUndefined,
+        auto_reload=False,  # templates ship with the package; no stat() per message
     )
     env.filters["money"] = _money
     env.filters["bar"] = _bar

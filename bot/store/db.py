@@ -23,8 +23,14 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     """An engine tuned per backend.
 
     SQLite: one file shared by threads and processes, so WAL journaling and a busy timeout
-    let concurrent writers queue instead of failing with "database is locked".
+    let concurrent writers queue instead of failing with "database is locked". Both pools keep
+    more connections than a web process has threads: a connection opened past the pool's size
+    is closed after each use, and opening one (with its pragmas) costs more than a request.
     """
+    memory = url.startswith("sqlite") and (":memory:" in url or url in ("sqlite://", "sqlite:///"))
+    if not memory:
+        kwargs.setdefault("pool_size", 16)
+        kwargs.setdefault("max_overflow", 16)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
@@ -33,7 +39,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
             cursor = dbapi_connection.cursor()
-            if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
+            if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
@@ -41,8 +47,6 @@ def make_engine(url: str, **kwargs: object) -> Engine:
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
