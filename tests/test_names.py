@@ -110,3 +110,10 @@ def test_a_legal_suffix_does_not_matter(word, suffix, sep):
     elif sep == "":
         sep = " "
     assert name_key(f"{word}{sep}{suffix}") == name_key(word)
+
+
+def test_found_by_property_tests() -> None:
+    # dotless ı upper-cases to I, which folds to i; spaced letters are not an initialism
+    assert name_key("ı") == name_key("I") == "i"
+    assert name_key("0 S E") == name_key("0SE") == name_key("0.S.E.") == "0se"
+    assert name_key("J.P. Morgan") == name_key("JP Morgan")

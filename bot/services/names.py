@@ -102,6 +102,7 @@ CHINESE_SUFFIXES = tuple(
 )
 
 _SEPARATORS = re.compile(r"[\W_]+", re.UNICODE)
+_INITIALS = re.compile(r"\b(\w)\.\s?(?=\w\b)")
 _URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/\s]+@)?([^/\s?#:]+)(?::\d+)?(?:[/?#].*)?$")
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
@@ -109,25 +110,22 @@ MAX_NAME = 200
 
 
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
+    """NFKC and case folding; upper-casing first makes letters whose upper case folds to
+    another letter (dotless ı → I → i) key the same whatever case they were typed in."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).upper().casefold())
 
 
 def _words(text: str) -> list[str]:
-    """Case-folded words: every run of punctuation, symbols or spaces separates."""
-    return [w for w in _SEPARATORS.split(_fold(text)) if w]
+    """Case-folded words: every run of punctuation, symbols or spaces separates, except the
+    dots of an initialism ("S.A.", "S. A.", "J.P." are one word: ``sa``, ``jp``)."""
+    return [w for w in _SEPARATORS.split(_INITIALS.sub(r"\1", _fold(text))) if w]
 
 
 def name_key(name: str) -> str:
     """The name key of ``name``; ``""`` when the name has no letter or digit at all."""
     words = _words(name)
-    # "S.A." and "S. A." are one suffix spelled as two one-letter words.
-    while len(words) > 1:
-        if words[-1] in LEGAL_SUFFIXES:
-            words.pop()
-        elif len(words) > 2 and words[-2] + words[-1] in LEGAL_SUFFIXES:
-            del words[-2:]
-        else:
-            break
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
     key = "".join(words)
     stripped = True
     while stripped:
