@@ -7,7 +7,8 @@ Run from the repository root::
 
 Everything runs on 127.0.0.1: an in-process fake Slack Web API, ``salesbot serve`` (SQLite in
 a temporary directory holding the demo company) and a baseline, ``bench/bare_app.py`` (a Bolt
-app that only acks), served by gunicorn with the same settings (1 worker, gthread, 8 threads).
+app that only acks), served by gunicorn with the same settings (``--workers``, default 1;
+gthread, 8 threads).
 Each client thread sends signed slash commands over one keep-alive connection: ``/sales help``
 (a static reply), ``/lead who Acme Corp`` (reads the store) or ``/log call Acme Corp …``
 (writes an activity and renews the claim). For
@@ -335,6 +336,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--concurrency", default="1,8,32", help="comma-separated client counts (default 1,8,32)"
     )
     parser.add_argument(
+        "--workers", type=int, default=1, help="gunicorn workers for both servers (default 1)"
+    )
+    parser.add_argument(
         "--command",
         choices=sorted(COMMANDS),
         default="help",
@@ -366,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
                 SLACK_SIGNING_SECRET=SIGNING_SECRET,
                 SLACK_API_URL=fake.url,
                 DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
-                WEB_CONCURRENCY="1",
+                WEB_CONCURRENCY=str(args.workers),
                 WEB_THREADS="8",
             )
             bare_env = dict(env, PYTHONPATH=str(BENCH_DIR))
@@ -388,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
                             "--bind",
                             f"{HOST}:0",
                             "--workers",
-                            "1",
+                            str(args.workers),
                             "--threads",
                             "8",
                             "--worker-class",
