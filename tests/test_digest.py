@@ -125,7 +125,7 @@ def test_daily_digest_skips_weekends_and_monday_covers_them(engine, fake_slack) 
     )
     assert report.sent == [f"daily-digest:{ent.id}:2026-11-30"]
     text = _posts_to(fake_slack, "C0ENT")[0].body["text"]
-    assert "Fri 27 Nov – Sun 29 Nov · 1 activities" in text
+    assert "Fri 27 Nov – Sun 29 Nov · 1 activity" in text
     assert "<@U0REP1> — *1* (visit 1)" in text
 
 
