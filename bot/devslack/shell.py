@@ -35,7 +35,7 @@ from bot.devslack.signing import (
 )
 from bot.store.db import make_engine, session_scope, upgrade
 from bot.store.models import Member
-from jobs.runner import JobNotAvailable, run_job, worker_client
+from jobs.runner import JOBS, JobNotAvailable, run_job, worker_client
 
 SHELL_SECRET = "salesbot-shell-secret"
 DEFAULT_CHANNEL = "C0SHELL"
@@ -239,7 +239,7 @@ class Shell:
         try:
             report = run_job(job, engine=self.engine, client=self.worker, now=self.clock.now())
         except JobNotAvailable:
-            self.say(render.text("cli.job_not_yet", None, job=job))
+            self.say(render.text("cli.job_not_yet", None, job=job, available=list(JOBS)))
             return
         self._show_calls(mark)
         self.say(
