@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.services import leads
 from bot.services.errors import Conflict, InvalidInput, NotFound
-from bot.services.names import Company, split_company
+from bot.services.names import Company, looks_like_domain, split_company
 from bot.store.models import Activity, Department, Lead
 
 KINDS = ("call", "visit", "demo", "email", "meeting", "proposal", "other")
@@ -59,25 +59,20 @@ class Logged:
     renewed: bool
 
 
-def _split(session: Session, words: list[str]) -> tuple[Lead | None, Company, str]:
-    """The lead (if known), the company as typed, and the note."""
-    try:
-        lead, rest = leads.find(session, words)
-    except NotFound:
-        lead = None
-    if lead is not None:
-        used = words[: len(words) - len(rest)]
-        company = split_company(used) or leads.company_of([lead.name])
-        return lead, company, " ".join(rest)
-    text = " ".join(words)
-    parts = _SEPARATOR.split(text, maxsplit=1)
+def _split(session: Session, words: list[str]) -> tuple[Lead | Company, str]:
+    """The known lead, or the company as typed when it is new; and the note."""
+    found = leads.lookup(session, words)
+    if found is not None:
+        lead, rest = found
+        return lead, " ".join(rest)
+    parts = _SEPARATOR.split(" ".join(words), maxsplit=1)
     if len(parts) == 2 and parts[0].strip():
         head, note = parts[0].split(), parts[1]
+    elif len(words) > 1 and looks_like_domain(words[1]):
+        head, note = words[:2], " ".join(words[2:])
     else:
         head, note = words[:1], " ".join(words[1:])
-        if len(words) > 1 and split_company(words[1:2]) and split_company(words[1:2]).domain:
-            head, note = words[:2], " ".join(words[2:])
-    return None, leads.company_of(head), note
+    return leads.company_of(head), note
 
 
 def _pool_lead(session: Session, company: Company, now: datetime) -> Lead:
@@ -131,8 +126,8 @@ def log(
     else:
         if not words:
             raise InvalidInput("log.usage", block="company")
-        found, typed, typed_note = _split(session, words)
-        lead = found or _pool_lead(session, typed, now)
+        named, typed_note = _split(session, words)
+        lead = named if isinstance(named, Lead) else _pool_lead(session, named, now)
         note = note or typed_note
     if lead.owner_id and lead.owner_id != actor and lead.department_id != department.id:
         owner = leads.info(session, lead)

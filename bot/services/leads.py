@@ -118,15 +118,16 @@ def company_of(words: list[str]) -> Company:
     return company
 
 
-def find(session: Session, words: list[str], *, actor: str | None = None) -> tuple[Lead, list[str]]:
-    """The lead named by the longest leading run of ``words``, and the words after it.
+def lookup(
+    session: Session, words: list[str], *, actor: str | None = None
+) -> tuple[Lead, list[str]] | None:
+    """The lead named by the longest leading run of ``words`` and the words after it; None
+    when no leading run names a known lead.
 
     ``/lead lost Acme Corp went with a competitor`` finds "Acme Corp" and leaves the reason;
     a trailing domain (``Acme acme.com``) is used too, and given by the owner (``actor``) to a
-    lead that has none, it is kept. Raises NotFound with similar names.
+    lead that has none, it is kept.
     """
-    if not words:
-        raise InvalidInput("lead.bad_company", given="")
     prefixes = [(end, split_company(words[:end])) for end in range(len(words), 0, -1)]
     named = [(end, company) for end, company in prefixes if company is not None]
     keys = {company.key for _end, company in named}
@@ -138,9 +139,19 @@ def find(session: Session, words: list[str], *, actor: str | None = None) -> tup
             if actor is not None and _gain_domain(session, lead, actor, words[:end]):
                 session.commit()
             return lead, words[end:]
-    given = " ".join(words)
-    suggestions = [lead.name for lead in similar(session, name_key(given), owned_only=False)]
-    raise NotFound("lead.not_found", name=given, suggestions=suggestions)
+    return None
+
+
+def find(session: Session, words: list[str], *, actor: str | None = None) -> tuple[Lead, list[str]]:
+    """Like :func:`lookup`, but a lead that is not found is an error naming similar leads."""
+    if not words:
+        raise InvalidInput("lead.bad_company", given="")
+    found = lookup(session, words, actor=actor)
+    if found is None:
+        given = " ".join(words)
+        suggestions = [lead.name for lead in similar(session, name_key(given), owned_only=False)]
+        raise NotFound("lead.not_found", name=given, suggestions=suggestions)
+    return found
 
 
 def _gain_domain(session: Session, lead: Lead, actor: str, words: list[str]) -> bool:
