@@ -40,7 +40,7 @@ def enqueue_post(session: Session, post: posts.Post, now: datetime, report: JobR
     added = outbox.enqueue(
         session, key=post.key, channel=post.channel, payload=post.message.as_post(), now=now
     )
-    (report.enqueued if added else report.already).append(post.key)
+    report.queued(post.key, added)
     chart = post.chart
     if chart is None or not chart.bars:
         return
@@ -49,7 +49,7 @@ def enqueue_post(session: Session, post: posts.Post, now: datetime, report: JobR
         return
     payload = outbox.file_payload(content=chart.png(), filename=chart.filename, title=chart.title)
     added = outbox.enqueue(session, key=chart.key, channel=post.channel, payload=payload, now=now)
-    (report.enqueued if added else report.already).append(chart.key)
+    report.queued(chart.key, added)
 
 
 def run_posts(job: str, engine: Engine, now: datetime, department: str | int | None) -> JobReport:

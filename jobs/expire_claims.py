@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import render
-from bot.store.models import Department, Lead, Outbox, OwnershipEvent
+from bot.store.models import Department, Lead, OwnershipEvent
+from jobs import outbox
 from jobs.digests import departments
 from jobs.report import JobReport
 
@@ -48,17 +48,9 @@ def _open_claims(dept: Department):  # type: ignore[no-untyped-def]
 
 def _post(session: Session, report: JobReport, key: str, channel: str, payload: dict, now) -> bool:
     """Commit the pending change with its post; False (and nothing done) if the key exists."""
-    session.add(
-        Outbox(key=key, channel=channel, payload=payload, next_attempt_at=now, created_at=now)
-    )
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        report.already.append(key)
-        return False
-    report.enqueued.append(key)
-    return True
+    added = outbox.enqueue(session, key=key, channel=channel, payload=payload, now=now)
+    report.queued(key, added)
+    return added
 
 
 def _stamp(when: datetime) -> str:

@@ -17,5 +17,9 @@ class JobReport:
     sent: list[str] = field(default_factory=list)
     retrying: list[str] = field(default_factory=list)
 
+    def queued(self, key: str, added: bool) -> None:
+        """Record an outbox key this run added, or found already there."""
+        (self.enqueued if added else self.already).append(key)
+
     def skip(self, department: str, reason: str) -> None:
         self.skipped.append((department, reason))
