@@ -39,9 +39,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, text
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))  # pgcluster
 
 from bot.store.db import make_engine, upgrade
 from bot.store.models import (
@@ -53,7 +54,7 @@ from bot.store.models import (
     Member,
     OwnershipEvent,
 )
-from jobs import charts, posts
+from jobs import charts, digests, posts
 
 DEPARTMENTS = 50
 REPS = 10
@@ -112,7 +113,7 @@ def seed_base(engine) -> None:  # type: ignore[no-untyped-def]
         stages = ("new", "contacted", "qualified", "proposal", "negotiation", "won", "lost")
         for n in range(1, LEADS + 1):
             d = n % DEPARTMENTS + 1
-            owned = n % 5 != 0
+            owned = (n // DEPARTMENTS) % 5 != 0  # four leads in five are owned, in every dept
             claimed = NOW - timedelta(days=rng.randint(8, 1000), minutes=n % 1440)
             stage = stages[n % 7] if owned else "new"
             leads.append(
@@ -238,65 +239,88 @@ RAW_CONTEXT = [
     "SELECT * FROM department WHERE id = :d",
     "SELECT * FROM target WHERE department_id = :d",
 ]
-RAW_DAILY = [
-    *RAW_CONTEXT,
+#: The per-rep table: activities per rep and kind, wins and amounts per owner.
+RAW_FIGURES = [
     """SELECT user_id, kind, count(*) FROM activity WHERE department_id = :d
        AND occurred_at >= :s AND occurred_at < :e GROUP BY user_id, kind""",
     """SELECT l.owner_id, count(*), coalesce(sum(l.amount_cents), 0) FROM lead l
        JOIN ownership_event e ON e.lead_id = l.id WHERE e.action = 'won' AND e.at >= :s
        AND e.at < :e AND l.department_id = :d GROUP BY l.owner_id""",
-    """SELECT l.name, e.to_owner FROM ownership_event e JOIN lead l ON l.id = e.lead_id
-       WHERE e.action = 'claim' AND e.to_department_id = :d AND e.at >= :s AND e.at < :e""",
-    """SELECT l.name, e.from_stage, e.to_stage FROM ownership_event e JOIN lead l
-       ON l.id = e.lead_id WHERE e.action = 'stage' AND e.at >= :s AND e.at < :e
-       AND l.department_id = :d""",
-    """SELECT l.name, l.expires_at FROM lead l WHERE l.department_id = :d
-       AND l.owner_id IS NOT NULL AND l.stage NOT IN ('won', 'lost')
-       AND l.expires_at >= :now AND l.expires_at < :horizon""",
-    """SELECT giver_id, recipient_id, message FROM kudos WHERE department_id = :d
-       AND created_at >= :s AND created_at < :e""",
+]
+#: Each list as the digest shows it: its first ten lines in order, and how many there are.
+RAW_WINS = """SELECT l.name, l.owner_id, l.amount_cents, e.at FROM lead l
+       JOIN ownership_event e ON e.lead_id = l.id WHERE e.action = 'won' AND e.at >= :s
+       AND e.at < :e AND l.department_id = :d
+       ORDER BY l.amount_cents DESC NULLS LAST, e.at LIMIT 10"""
+RAW_DAILY = [
+    *RAW_CONTEXT,
+    *RAW_FIGURES,
+    RAW_WINS,
+    """SELECT l.name, e.to_owner, l.stage, e.at, count(*) OVER () FROM ownership_event e
+       JOIN lead l ON l.id = e.lead_id WHERE e.action = 'claim' AND e.to_department_id = :d
+       AND e.at >= :s AND e.at < :e ORDER BY e.at LIMIT 10""",
+    """SELECT l.name, l.owner_id, e.from_stage, e.to_stage, e.at, count(*) OVER ()
+       FROM ownership_event e JOIN lead l ON l.id = e.lead_id WHERE e.action = 'stage'
+       AND e.at >= :s AND e.at < :e AND l.department_id = :d ORDER BY e.at LIMIT 10""",
+    """SELECT name, owner_id, stage, expires_at, count(*) OVER () FROM lead
+       WHERE department_id = :d AND owner_id IS NOT NULL AND stage NOT IN ('won', 'lost')
+       AND expires_at >= :now AND expires_at < :horizon ORDER BY expires_at LIMIT 10""",
+    """SELECT giver_id, recipient_id, message, value, count(*) OVER () FROM kudos
+       WHERE department_id = :d AND created_at >= :s AND created_at < :e
+       ORDER BY created_at LIMIT 10""",
 ]
 RAW_WEEKLY = [
-    *RAW_DAILY[:5],
-    """SELECT count(*) FROM lead WHERE department_id = :d AND owner_id IS NOT NULL
-       AND stage NOT IN ('won', 'lost') AND coalesce(last_activity_at, claimed_at) < :stale""",
+    *RAW_CONTEXT,
+    *RAW_FIGURES,
+    RAW_WINS,
+    """SELECT count(*) FROM ownership_event WHERE action = 'claim' AND to_department_id = :d
+       AND at >= :s AND at < :e""",
+    """SELECT name, owner_id, stage, coalesce(last_activity_at, claimed_at), count(*) OVER ()
+       FROM lead WHERE department_id = :d AND owner_id IS NOT NULL
+       AND stage NOT IN ('won', 'lost') AND coalesce(last_activity_at, claimed_at) < :stale
+       ORDER BY coalesce(last_activity_at, claimed_at) LIMIT 10""",
     "SELECT count(*) FROM lead WHERE owner_id IS NULL",
     """SELECT count(*) FROM claim_conflict WHERE (department_id = :d OR owner_department_id = :d)
        AND at >= :s AND at < :e""",
 ]
 
 
-def _params(start: datetime, end: datetime, now: datetime) -> dict:
-    iso = "%Y-%m-%d %H:%M:%S.%f"
-    return {
-        "d": TARGET,
-        "s": start.strftime(iso),
-        "e": end.strftime(iso),
-        "now": now.strftime(iso),
-        "horizon": (now + timedelta(days=3)).strftime(iso),
-        "stale": (now - timedelta(days=7)).strftime(iso),
+def _params(start: datetime, end: datetime, now: datetime, *, as_text: bool) -> dict:
+    """The bound values of the raw statements. SQLite stores timestamps as text, so on SQLite
+    they are passed as that text (nothing for the bare driver to convert)."""
+    values = {
+        "s": start,
+        "e": end,
+        "now": now,
+        "horizon": now + timedelta(days=3),
+        "stale": now - timedelta(days=7),
     }
+    if as_text:
+        values = {k: v.strftime("%Y-%m-%d %H:%M:%S.%f") for k, v in values.items()}
+    return {"d": TARGET, **values}
 
 
-def raw(engine, statements: list[str], params: dict) -> int:  # type: ignore[no-untyped-def]
+def raw(engine, statements: list[tuple[str, tuple]]) -> int:  # type: ignore[no-untyped-def]
+    """Run prepared (SQL, parameters) pairs on the bare driver connection."""
     rows = 0
     with engine.connect() as c:
-        for sql in statements:
-            rows += len(c.exec_driver_sql(_qmark(sql), _ordered(sql, params)).fetchall())
+        for sql, parameters in statements:
+            rows += len(c.exec_driver_sql(sql, parameters).fetchall())
     return rows
 
 
-def _qmark(sql: str) -> str:
-    return re.sub(r":(\w+)", "?", sql)
-
-
-def _ordered(sql: str, params: dict) -> tuple:
-    return tuple(params[name] for name in re.findall(r":(\w+)", sql))
+def prepare(engine, statements: list[str], params: dict) -> list[tuple[str, tuple]]:  # type: ignore[no-untyped-def]
+    """``:name`` placeholders → the driver's own (``?`` or ``%s``), values in order."""
+    mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    return [
+        (re.sub(r":(\w+)", mark, sql), tuple(params[n] for n in re.findall(r":(\w+)", sql)))
+        for sql in statements
+    ]
 
 
 def build(engine, builder: Callable, now: datetime) -> int:  # type: ignore[no-untyped-def]
     with Session(engine) as session:
-        department = session.exec(select(Department).where(Department.id == TARGET)).one()
+        (department,) = digests.departments(session, TARGET)  # as `run-job --department`
         post = builder(session, department, now)
         return len(post.message.blocks)
 
@@ -322,74 +346,101 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--repeat", type=int, default=41)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="run on a throwaway PostgreSQL server (as the tests start one) instead of SQLite",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        upgrade(engine)
-        started = time.perf_counter()
-        seed_base(engine)
-        with engine.connect() as c:
-            have = c.execute(text("SELECT count(*) FROM activity")).scalar_one()
-        print(
-            f"seeded {DEPARTMENTS} departments, {DEPARTMENTS * REPS} reps, {LEADS:,} leads, "
-            f"{have:,} recent activities in {time.perf_counter() - started:.1f}s"
-        )
-        daily_params = _params(YESTERDAY, YESTERDAY + timedelta(days=1), NOW)
-        weekly_params = _params(WEEK_START, WEEK_START + timedelta(days=7), WEEKLY_NOW)
-        results = []
-        for size in sizes:
-            started = time.perf_counter()
-            grow_history(engine, have, size)
-            have = max(have, size)
-            with engine.begin() as c:
-                c.exec_driver_sql("ANALYZE")
-            seeded = time.perf_counter() - started
-            build(engine, posts.daily_digest, NOW)  # warm caches and templates
-            raw(engine, RAW_DAILY, daily_params)
-            row = {"size": size, "seed_s": seeded}
-            for name, builder, now, statements, params in (
-                ("daily", posts.daily_digest, NOW, RAW_DAILY, daily_params),
-                ("weekly", posts.weekly_digest, WEEKLY_NOW, RAW_WEEKLY, weekly_params),
-            ):
-                row[name] = paired_medians(
-                    lambda b=builder, n=now: build(engine, b, n),
-                    lambda s=statements, p=params: raw(engine, s, p),
-                    args.repeat,
-                )
-            tracemalloc.start()
-            build(engine, posts.weekly_digest, WEEKLY_NOW)
-            row["peak_kib"] = tracemalloc.get_traced_memory()[1] / 1024
-            tracemalloc.stop()
-            results.append(row)
-            base = results[0]
-            d_ms, r_ms = row["daily"]
-            w_ms, wr_ms = row["weekly"]
-            print(
-                f"{size:>9,} activities (+{seeded:.1f}s seeding) | "
-                f"daily digest {d_ms:6.2f} ms  raw {r_ms:6.2f} ms  ratio {d_ms / r_ms:4.2f}  "
-                f"growth x{d_ms / base['daily'][0]:.2f} | "
-                f"weekly digest {w_ms:6.2f} ms  raw {wr_ms:6.2f} ms  ratio {w_ms / wr_ms:4.2f}  "
-                f"growth x{w_ms / base['weekly'][0]:.2f} | "
-                f"peak {row['peak_kib']:.0f} KiB"
-            )
-        chart_ms = median_ms(lambda: charts.activity_chart([(f"U{n}", n) for n in range(10)]), 5)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"weekly chart PNG (10 reps): {chart_ms:.1f} ms, independent of history")
-        print(f"process peak RSS: {rss:.0f} MiB")
-        worst = max(
-            max(r["daily"][0] / r["daily"][1], r["weekly"][0] / r["weekly"][1]) for r in results
-        )
-        growth = max(
-            max(r["daily"][0] / results[0]["daily"][0], r["weekly"][0] / results[0]["weekly"][0])
-            for r in results
-        )
-        print(
-            f"worst ratio digest/raw {worst:.2f} (target <= 2) · "
-            f"worst growth {growth:.2f}x from {sizes[0]:,} to {sizes[-1]:,} (target: flat)"
-        )
-        engine.dispose()
+        if args.postgres:
+            from pgcluster import start_cluster  # tests/pgcluster.py
+
+            cluster = start_cluster(Path(tmp))
+            engine = make_engine(cluster.create_database("bench"))
+        else:
+            cluster = None
+            engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        try:
+            run(engine, sizes, args.repeat)
+        finally:
+            engine.dispose()
+            if cluster is not None:
+                cluster.stop()
     return 0
+
+
+def run(engine, sizes: list[int], repeat: int) -> None:  # type: ignore[no-untyped-def]
+    upgrade(engine)
+    started = time.perf_counter()
+    seed_base(engine)
+    with engine.connect() as c:
+        have = c.execute(text("SELECT count(*) FROM activity")).scalar_one()
+    print(
+        f"{engine.dialect.name}: seeded {DEPARTMENTS} departments, {DEPARTMENTS * REPS} reps, "
+        f"{LEADS:,} leads, {have:,} recent activities in {time.perf_counter() - started:.1f}s"
+    )
+    as_text = engine.dialect.name == "sqlite"
+    daily = prepare(
+        engine, RAW_DAILY, _params(YESTERDAY, YESTERDAY + timedelta(days=1), NOW, as_text=as_text)
+    )
+    weekly = prepare(
+        engine,
+        RAW_WEEKLY,
+        _params(WEEK_START, WEEK_START + timedelta(days=7), WEEKLY_NOW, as_text=as_text),
+    )
+    results = []
+    for size in sizes:
+        started = time.perf_counter()
+        grow_history(engine, have, size)
+        have = max(have, size)
+        with engine.begin() as c:
+            c.exec_driver_sql("ANALYZE")
+        seeded = time.perf_counter() - started
+        build(engine, posts.daily_digest, NOW)  # warm caches and templates
+        raw(engine, daily)
+        row = {"size": size, "seed_s": seeded}
+        for name, builder, now, statements in (
+            ("daily", posts.daily_digest, NOW, daily),
+            ("weekly", posts.weekly_digest, WEEKLY_NOW, weekly),
+        ):
+            row[name] = paired_medians(
+                lambda b=builder, n=now: build(engine, b, n),
+                lambda s=statements: raw(engine, s),
+                repeat,
+            )
+        tracemalloc.start()
+        build(engine, posts.weekly_digest, WEEKLY_NOW)
+        row["peak_kib"] = tracemalloc.get_traced_memory()[1] / 1024
+        tracemalloc.stop()
+        results.append(row)
+        base = results[0]
+        d_ms, r_ms = row["daily"]
+        w_ms, wr_ms = row["weekly"]
+        print(
+            f"{size:>9,} activities (+{seeded:.1f}s seeding) | "
+            f"daily digest {d_ms:6.2f} ms  raw {r_ms:6.2f} ms  ratio {d_ms / r_ms:4.2f}  "
+            f"growth x{d_ms / base['daily'][0]:.2f} | "
+            f"weekly digest {w_ms:6.2f} ms  raw {wr_ms:6.2f} ms  ratio {w_ms / wr_ms:4.2f}  "
+            f"growth x{w_ms / base['weekly'][0]:.2f} | "
+            f"peak {row['peak_kib']:.0f} KiB"
+        )
+    chart_ms = median_ms(lambda: charts.activity_chart([(f"U{n}", n) for n in range(10)]), 5)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"weekly chart PNG (10 reps): {chart_ms:.1f} ms, independent of history")
+    print(f"process peak RSS: {rss:.0f} MiB")
+    worst = max(
+        max(r["daily"][0] / r["daily"][1], r["weekly"][0] / r["weekly"][1]) for r in results
+    )
+    growth = max(
+        max(r["daily"][0] / results[0]["daily"][0], r["weekly"][0] / results[0]["weekly"][0])
+        for r in results
+    )
+    print(
+        f"worst ratio digest/raw {worst:.2f} (target <= 2) · "
+        f"worst growth {growth:.2f}x from {sizes[0]:,} to {sizes[-1]:,} (target: flat)"
+    )
 
 
 if __name__ == "__main__":

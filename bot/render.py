@@ -105,6 +105,12 @@ def _moment(when: datetime | None) -> str:
     return SlackMarkup(f"<!date^{stamp}^{{date_short}} {{time}}|{when:%Y-%m-%d %H:%M} UTC>")
 
 
+def _counts(counts: dict[str, int], labels: dict[str, str]) -> str:
+    """``{"call": 3, "visit": 2}`` → ``Call 3 · Visit 2``, each key by its label from the
+    template (the one place a template lists counts by kind)."""
+    return " · ".join(f"{labels.get(key, key)} {count}" for key, count in counts.items())
+
+
 def _bar(fraction: float, width: int = 10) -> str:
     filled = max(0, min(width, round(fraction * width)))
     return "█" * filled + "░" * (width - filled)
@@ -124,6 +130,7 @@ def environment() -> Environment:
     )
     env.filters["money"] = _money
     env.filters["bar"] = _bar
+    env.filters["counts"] = _counts
     env.filters["mention"] = _mention
     env.globals["Action"] = Action
     env.filters["day"] = _day

@@ -10,11 +10,24 @@ The functions return plain dataclasses; the templates turn them into words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_
+from sqlalchemy import (
+    BigInteger,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    union_all,
+)
 from sqlmodel import Session, select
 
 from bot.periods import Period, local_date, period, window
@@ -200,17 +213,16 @@ def is_workday(now: datetime, tz: str) -> bool:
 
 # ── aggregates ───────────────────────────────────────────────────────────────────────────────
 #
-# Each statement is built once, with bound parameters, and run on the session's connection:
-# a digest then costs its SQL and little else. Lists carry their full length as a window
-# ``count(*) OVER ()``, so a list and its "and N more" are one statement.
+# Statements are built once, with bound parameters, and run on the session's connection: a
+# post costs its SQL and little else. All of a post's figures and lists are one round trip, a
+# ``UNION ALL`` of ``_Section``s (``_sections``): every part selects the same columns
+# (``_columns``); a list is cut at ``LIST_LIMIT`` and carries its full length as
+# ``count(*) OVER ()``, so a list and its "and N more" come in the same rows; a count is one
+# row; a grouped part (activities per rep and kind, wins per owner) is a row per group, never
+# a row per activity.
 
 _D, _S, _E = bindparam("d"), bindparam("s"), bindparam("e")
-
-_ACTIVITY_BY_REP_KIND = (
-    select(Activity.user_id, Activity.kind, func.count())
-    .where(Activity.department_id == _D, Activity.occurred_at >= _S, Activity.occurred_at < _E)
-    .group_by(Activity.user_id, Activity.kind)
-)
+_TIME = OwnershipEvent.__table__.c.at.type  # the aware-UTC type every timestamp column has
 
 _WON_IN_WINDOW = and_(
     OwnershipEvent.action == "won",
@@ -219,20 +231,115 @@ _WON_IN_WINDOW = and_(
     Lead.department_id == _D,
 )
 
-_WINS_BY_OWNER = (
-    select(Lead.owner_id, func.count(), func.coalesce(func.sum(Lead.amount_cents), 0))
-    .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
-    .where(_WON_IN_WINDOW)
-    .group_by(Lead.owner_id)
+_COLUMNS = (
+    ("text", String),
+    ("user_id", String),
+    ("other_id", String),
+    ("label", String),
+    ("from_label", String),
+    ("amount", BigInteger),
+    ("at", _TIME),
 )
 
-_WINS = (
-    select(Lead.name, Lead.owner_id, Lead.amount_cents, OwnershipEvent.at)
+
+def _columns(**given: Any) -> list[Any]:
+    """The columns every list selects, in one order and type, so that lists share a ``UNION
+    ALL``: ``text`` (a name or message), ``user_id`` and ``other_id`` (Slack users),
+    ``label`` and ``from_label`` (stages, a kudos value), ``amount`` (cents) and ``at``;
+    what a list lacks is a typed NULL."""
+    assert set(given) <= {name for name, _ in _COLUMNS}, given
+    return [
+        (given[name] if name in given else cast(null(), kind)).label(name)
+        for name, kind in _COLUMNS
+    ]
+
+
+def _by_time(line: tuple[Any, ...]) -> Any:
+    return line[-1]  # ``at``
+
+
+def _biggest_first(line: tuple[Any, ...]) -> Any:
+    *_, amount, at = line
+    return (amount is None, -(amount or 0), at)
+
+
+@dataclass(frozen=True)
+class _Section:
+    """One list of a post, or one count (``count=True``: the statement's ``count(*)``).
+
+    A list is the statement's rows in ``order``, cut at ``LIST_LIMIT``, with the full length.
+    ``key`` puts the rows back in that order in Python: SQL does not promise that a ``UNION
+    ALL`` keeps the order of its parts, and numbering the rows in SQL costs a second sort.
+    """
+
+    name: str
+    statement: Any
+    order: tuple[Any, ...] = ()
+    key: Callable[[tuple[Any, ...]], Any] = _by_time
+    count: bool = False
+    #: every row of a ``GROUP BY`` whose last column is its ``count(*)``
+    grouped: bool = False
+
+    def select(self, index: int) -> Any:
+        """This section's part of the ``UNION ALL``: its index, the list columns (NULL for a
+        count) and the total (a group's count)."""
+        if self.grouped:
+            part = self.statement
+        elif self.count:
+            part = self.statement.with_only_columns(*_columns(), func.count().label("total"))
+        else:
+            part = (
+                self.statement.add_columns(func.count().over().label("total"))
+                .order_by(*self.order)
+                .limit(LIST_LIMIT)
+            )
+        return select(literal_column(str(index)).label("section"), *part.subquery().c)
+
+
+@cache
+def _union(sections: tuple[_Section, ...]) -> Any:
+    return union_all(*(section.select(n) for n, section in enumerate(sections)))
+
+
+def _sections(session: Session, sections: tuple[_Section, ...], **params: Any) -> dict[str, Any]:
+    """Run ``sections`` in one round trip: name → (rows of ``_COLUMNS`` in order, total),
+    name → count, or (grouped) name → rows of ``_COLUMNS`` and the group's count."""
+    found: dict[int, tuple[list[Any], int]] = {}
+    for index, *line, total in _rows(session, _union(sections), **params):
+        rows, _ = found.setdefault(index, ([], total))
+        rows.append((*line, total) if sections[index].grouped else tuple(line))
+    result: dict[str, Any] = {}
+    for index, section in enumerate(sections):
+        rows, total = found.get(index, ([], 0))
+        if section.count:
+            result[section.name] = total
+        elif section.grouped:
+            result[section.name] = rows
+        else:
+            result[section.name] = (sorted(rows, key=section.key), total)
+    return result
+
+
+_BY_REP_KIND = _Section(
+    "by_rep_kind",
+    select(*_columns(user_id=Activity.user_id, label=Activity.kind), func.count().label("total"))
+    .where(Activity.department_id == _D, Activity.occurred_at >= _S, Activity.occurred_at < _E)
+    .group_by(Activity.user_id, Activity.kind),
+    grouped=True,
+)
+
+_WON_BY_OWNER = _Section(
+    "won_by_owner",
+    select(
+        *_columns(user_id=Lead.owner_id, amount=func.coalesce(func.sum(Lead.amount_cents), 0)),
+        func.count().label("total"),
+    )
     .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
     .where(_WON_IN_WINDOW)
-    .order_by(Lead.amount_cents.desc().nulls_last(), OwnershipEvent.at)
-    .limit(LIST_LIMIT)
+    .group_by(Lead.owner_id),
+    grouped=True,
 )
+
 
 _CLAIMED_IN_WINDOW = and_(
     OwnershipEvent.action == "claim",
@@ -241,23 +348,43 @@ _CLAIMED_IN_WINDOW = and_(
     OwnershipEvent.at < _E,
 )
 
-_CLAIMS = (
-    select(Lead.name, OwnershipEvent.to_owner, Lead.stage, OwnershipEvent.at, func.count().over())
-    .join(Lead, Lead.id == OwnershipEvent.lead_id)
-    .where(_CLAIMED_IN_WINDOW)
-    .order_by(OwnershipEvent.at)
-    .limit(LIST_LIMIT)
+_WINS = _Section(
+    "wins",
+    select(
+        *_columns(
+            text=Lead.name, user_id=Lead.owner_id, amount=Lead.amount_cents, at=OwnershipEvent.at
+        )
+    )
+    .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
+    .where(_WON_IN_WINDOW),
+    (Lead.amount_cents.desc().nulls_last(), OwnershipEvent.at, Lead.id),
+    key=_biggest_first,
 )
 
-_CLAIM_COUNT = select(func.count()).select_from(OwnershipEvent).where(_CLAIMED_IN_WINDOW)
-
-_STAGE_MOVES = (
+_CLAIMS = _Section(
+    "claims",
     select(
-        Lead.name,
-        Lead.owner_id,
-        OwnershipEvent.to_stage,
-        OwnershipEvent.from_stage,
-        func.count().over(),
+        *_columns(
+            text=Lead.name, user_id=OwnershipEvent.to_owner, label=Lead.stage, at=OwnershipEvent.at
+        )
+    )
+    .join(Lead, Lead.id == OwnershipEvent.lead_id)
+    .where(_CLAIMED_IN_WINDOW),
+    (OwnershipEvent.at, OwnershipEvent.id),
+)
+
+_CLAIM_COUNT = _Section("claims", select(OwnershipEvent.id).where(_CLAIMED_IN_WINDOW), count=True)
+
+_STAGE_MOVES = _Section(
+    "stage_moves",
+    select(
+        *_columns(
+            text=Lead.name,
+            user_id=Lead.owner_id,
+            label=OwnershipEvent.to_stage,
+            from_label=OwnershipEvent.from_stage,
+            at=OwnershipEvent.at,
+        )
     )
     .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
     .where(
@@ -265,58 +392,77 @@ _STAGE_MOVES = (
         OwnershipEvent.at >= _S,
         OwnershipEvent.at < _E,
         Lead.department_id == _D,
-    )
-    .order_by(OwnershipEvent.at)
-    .limit(LIST_LIMIT)
+    ),
+    (OwnershipEvent.at, OwnershipEvent.id),
 )
 
-_EXPIRING = (
-    select(Lead.name, Lead.owner_id, Lead.stage, Lead.expires_at, func.count().over())
-    .where(
+_EXPIRING = _Section(
+    "expiring",
+    select(
+        *_columns(text=Lead.name, user_id=Lead.owner_id, label=Lead.stage, at=Lead.expires_at)
+    ).where(
         Lead.department_id == _D,
         Lead.owner_id.is_not(None),
         Lead.stage.not_in(CLOSED_STAGES),
         Lead.expires_at >= bindparam("now"),
         Lead.expires_at < bindparam("horizon"),
-    )
-    .order_by(Lead.expires_at)
-    .limit(LIST_LIMIT)
+    ),
+    (Lead.expires_at, Lead.id),
 )
 
 _LAST_TOUCH = func.coalesce(Lead.last_activity_at, Lead.claimed_at)
 
-_STALE = (
-    select(Lead.name, Lead.owner_id, Lead.stage, _LAST_TOUCH, func.count().over())
-    .where(
+_STALE = _Section(
+    "stale",
+    select(
+        *_columns(text=Lead.name, user_id=Lead.owner_id, label=Lead.stage, at=_LAST_TOUCH)
+    ).where(
         Lead.department_id == _D,
         Lead.owner_id.is_not(None),
         Lead.stage.not_in(CLOSED_STAGES),
         _LAST_TOUCH < bindparam("cutoff"),  # noqa: SIM300 (a computed column, not a constant)
-    )
-    .order_by(_LAST_TOUCH)
-    .limit(LIST_LIMIT)
+    ),
+    (_LAST_TOUCH, Lead.id),
 )
 
-_STUCK = (
+
+def _stuck(name: str) -> _Section:
+    """Open deals whose stage last changed in ``[<name>_after, <name>_before)``."""
+    return _Section(
+        name,
+        select(
+            *_columns(
+                text=Lead.name,
+                user_id=Lead.owner_id,
+                label=Lead.stage,
+                amount=Lead.amount_cents,
+                at=Lead.stage_changed_at,
+            )
+        ).where(
+            Lead.department_id == _D,
+            Lead.stage.in_(OPEN_STAGES),
+            Lead.stage_changed_at < bindparam(f"{name}_before"),
+            Lead.stage_changed_at >= bindparam(f"{name}_after"),
+        ),
+        (Lead.stage_changed_at, Lead.id),
+    )
+
+
+_KUDOS = _Section(
+    "kudos",
     select(
-        Lead.name,
-        Lead.owner_id,
-        Lead.stage,
-        Lead.stage_changed_at,
-        Lead.amount_cents,
-        func.count().over(),
-    )
-    .where(
-        Lead.department_id == _D,
-        Lead.stage.in_(OPEN_STAGES),
-        Lead.stage_changed_at < bindparam("before"),
-        Lead.stage_changed_at >= bindparam("after"),
-    )
-    .order_by(Lead.stage_changed_at)
-    .limit(LIST_LIMIT)
+        *_columns(
+            text=Kudos.message,
+            user_id=Kudos.giver_id,
+            other_id=Kudos.recipient_id,
+            label=Kudos.value,
+            at=Kudos.created_at,
+        )
+    ).where(Kudos.department_id == _D, Kudos.created_at >= _S, Kudos.created_at < _E),
+    (Kudos.created_at, Kudos.id),
 )
 
-_POOL = select(func.count()).select_from(Lead).where(Lead.owner_id.is_(None))
+_POOL = _Section("pool", select(Lead.id).where(Lead.owner_id.is_(None)), count=True)
 
 _CONFLICT_SCOPE = and_(
     or_(ClaimConflict.department_id == _D, ClaimConflict.owner_department_id == _D),
@@ -324,7 +470,14 @@ _CONFLICT_SCOPE = and_(
     ClaimConflict.at < _E,
 )
 
-_CONFLICT_COUNT = select(func.count()).select_from(ClaimConflict).where(_CONFLICT_SCOPE)
+_CONFLICT_COUNT = _Section("conflicts", select(ClaimConflict.id).where(_CONFLICT_SCOPE), count=True)
+
+#: The sections of each post: one statement each.
+_FIGURES = (_BY_REP_KIND, _WON_BY_OWNER)
+DAILY = (*_FIGURES, _CLAIMS, _STAGE_MOVES, _WINS, _EXPIRING, _KUDOS)
+WEEKLY = (*_FIGURES, _WINS, _STALE, _CLAIM_COUNT, _POOL, _CONFLICT_COUNT)
+AGENDA = (_WON_BY_OWNER, _WINS, _stuck("stuck"), _stuck("carried_over"), _EXPIRING, _KUDOS)
+REPORT = (*_FIGURES, _WINS, _CLAIM_COUNT)
 
 _CROSS_CONFLICTS = (
     select(
@@ -363,13 +516,6 @@ _PENDING_TRANSFERS = (
     .limit(LIST_LIMIT)
 )
 
-_KUDOS = (
-    select(Kudos.giver_id, Kudos.recipient_id, Kudos.message, Kudos.value, func.count().over())
-    .where(Kudos.department_id == _D, Kudos.created_at >= _S, Kudos.created_at < _E)
-    .order_by(Kudos.created_at)
-    .limit(LIST_LIMIT)
-)
-
 #: Far enough in the past or future to mean "no bound" in a window.
 _EVER = datetime(1970, 1, 1, tzinfo=UTC)
 _NEVER = datetime(9999, 1, 1, tzinfo=UTC)
@@ -377,10 +523,6 @@ _NEVER = datetime(9999, 1, 1, tzinfo=UTC)
 
 def _rows(session: Session, statement: Any, **params: Any) -> list[Any]:
     return list(session.connection().execute(statement, params).all())
-
-
-def _scalar(session: Session, statement: Any, **params: Any) -> int:
-    return int(session.connection().execute(statement, params).scalar() or 0)
 
 
 def _listing(rows: list[Any], make: Any) -> Listing:
@@ -391,31 +533,34 @@ def _listing(rows: list[Any], make: Any) -> Listing:
 WinsByOwner = dict[str, tuple[int, int]]
 
 
-def wins_by_owner(
-    session: Session, department_id: int, start: datetime, end: datetime
-) -> WinsByOwner:
-    """Wins and won amounts per owner in ``[start, end)``: one ``GROUP BY owner``."""
-    rows = _rows(session, _WINS_BY_OWNER, d=department_id, s=start, e=end)
-    return {owner: (count, int(revenue)) for owner, count, revenue in rows if owner}
+@dataclass(frozen=True)
+class RepFigures:
+    """Activities per rep and kind, and wins (count, cents) per owner, in one window."""
+
+    kinds: dict[str, dict[str, int]]
+    won: WinsByOwner
 
 
-def activity_table(
-    session: Session,
-    department_id: int,
-    start: datetime,
-    end: datetime,
-    won: WinsByOwner | None = None,
-    limit: int = REP_LIMIT,
-) -> RepTable:
-    """Activities per rep and kind in ``[start, end)``: one ``GROUP BY user_id, kind``."""
-    rows = _rows(session, _ACTIVITY_BY_REP_KIND, d=department_id, s=start, e=end)
-    per_rep: dict[str, dict[str, int]] = {}
+def rep_figures(found: dict[str, Any]) -> RepFigures:
+    """The per-rep figures out of a post's ``_FIGURES`` sections."""
+    kinds: dict[str, dict[str, int]] = {}
+    for _t, user_id, _o, kind, _f, _a, _at, count in found.get("by_rep_kind", []):
+        kinds.setdefault(user_id, {})[kind] = count
+    won: WinsByOwner = {
+        user_id: (count, int(cents))
+        for _t, user_id, _o, _l, _f, cents, _at, count in found["won_by_owner"]
+        if user_id  # a won lead someone has since released has no owner to credit
+    }
+    return RepFigures(kinds, won)
+
+
+def activity_table(figures: RepFigures, limit: int = REP_LIMIT) -> RepTable:
+    """The per-rep table, busiest first, wins and revenue beside each rep."""
     totals: dict[str, int] = {}
-    for user_id, kind, count in rows:  # one row per (rep, kind), never per activity
-        per_rep.setdefault(user_id, {})[kind] = count
-        totals[kind] = totals.get(kind, 0) + count
-    if won is None:
-        won = wins_by_owner(session, department_id, start, end)
+    for kinds in figures.kinds.values():
+        for kind, count in kinds.items():
+            totals[kind] = totals.get(kind, 0) + count
+    won = figures.won
     reps = [
         RepLine(
             user_id=user,
@@ -424,10 +569,12 @@ def activity_table(
             wins=won.get(user, (0, 0))[0],
             revenue_cents=won.get(user, (0, 0))[1],
         )
-        for user, kinds in per_rep.items()
+        for user, kinds in figures.kinds.items()
     ]
     reps += [
-        RepLine(user, 0, {}, n, cents) for user, (n, cents) in won.items() if user not in per_rep
+        RepLine(user, 0, {}, n, cents)
+        for user, (n, cents) in won.items()
+        if user not in figures.kinds
     ]
     reps.sort(key=lambda r: (-r.total, -r.revenue_cents, r.user_id))
     return RepTable(
@@ -439,82 +586,39 @@ def _ordered(kinds: dict[str, int]) -> dict[str, int]:
     return {k: kinds[k] for k in (*KINDS, *sorted(set(kinds) - set(KINDS))) if kinds.get(k)}
 
 
-def wins(
-    session: Session,
-    department_id: int,
-    start: datetime,
-    end: datetime,
-    won: WinsByOwner | None = None,
-) -> Wins:
-    """The biggest wins of ``[start, end)`` with the count and total of them all."""
-    if won is None:
-        won = wins_by_owner(session, department_id, start, end)
-    rows = _rows(session, _WINS, d=department_id, s=start, e=end)
+def _wins(section: tuple[list[Any], int], won: WinsByOwner) -> Wins:
+    """The biggest wins with the count and total of them all."""
+    rows, _ = section
     items = [
-        LeadLine(name=n, owner_id=o, stage="won", amount_cents=a, at=at) for n, o, a, at in rows
+        LeadLine(name=t, owner_id=u, stage="won", amount_cents=a, at=at)
+        for t, u, _o, _l, _f, a, at in rows
     ]
     total = sum(n for n, _ in won.values())
     revenue = sum(cents for _, cents in won.values())
     return Wins(listing=Listing(items, max(total, len(items))), revenue_cents=revenue)
 
 
-def new_claims(session: Session, department_id: int, start: datetime, end: datetime) -> Listing:
-    rows = _rows(session, _CLAIMS, d=department_id, s=start, e=end)
-    return _listing(rows, lambda n, o, s, at: LeadLine(name=n, owner_id=o, stage=s, at=at))
+def _leads(section: tuple[list[Any], int], now: datetime | None = None) -> Listing:
+    """A list of leads; with ``now``, each line says how many days ago its ``at`` was."""
+    rows, total = section
+    items = [
+        LeadLine(
+            name=t,
+            owner_id=u,
+            stage=label or "",
+            from_stage=f,
+            amount_cents=a,
+            at=at,
+            days=None if now is None else _days(now, at),
+        )
+        for t, u, _o, label, f, a, at in rows
+    ]
+    return Listing(items, total)
 
 
-def count_claims(session: Session, department_id: int, start: datetime, end: datetime) -> int:
-    return _scalar(session, _CLAIM_COUNT, d=department_id, s=start, e=end)
-
-
-def stage_moves(session: Session, department_id: int, start: datetime, end: datetime) -> Listing:
-    rows = _rows(session, _STAGE_MOVES, d=department_id, s=start, e=end)
-    return _listing(
-        rows, lambda n, o, t, f: LeadLine(name=n, owner_id=o, stage=t or "", from_stage=f)
-    )
-
-
-def expiring(session: Session, department: Department, now: datetime) -> Listing:
-    """Owned open leads whose protection ends within the department's warning days."""
-    horizon = now + timedelta(days=max(1, department.warn_days))
-    rows = _rows(session, _EXPIRING, d=department.id, now=now, horizon=horizon)
-    return _listing(rows, lambda n, o, s, e: LeadLine(name=n, owner_id=o, stage=s, at=e))
-
-
-def stale_leads(session: Session, department_id: int, now: datetime) -> Listing:
-    """Owned open leads nobody has logged an activity on for a week, oldest first."""
-    rows = _rows(session, _STALE, d=department_id, cutoff=now - STALE_AFTER)
-    return _listing(
-        rows,
-        lambda n, o, s, at: LeadLine(name=n, owner_id=o, stage=s, at=at, days=_days(now, at)),
-    )
-
-
-def stuck_deals(
-    session: Session,
-    department_id: int,
-    now: datetime,
-    *,
-    since_before: datetime,
-    since_after: datetime | None = None,
-) -> Listing:
-    """Open deals whose stage last changed before ``since_before`` (and after ``since_after``)."""
-    rows = _rows(session, _STUCK, d=department_id, before=since_before, after=since_after or _EVER)
-    return _listing(
-        rows,
-        lambda n, o, s, at, a: LeadLine(
-            name=n, owner_id=o, stage=s, at=at, amount_cents=a, days=_days(now, at)
-        ),
-    )
-
-
-def pool_size(session: Session) -> int:
-    """Unowned leads, company-wide: the pool every department claims from."""
-    return _scalar(session, _POOL)
-
-
-def count_conflicts(session: Session, department_id: int, start: datetime, end: datetime) -> int:
-    return _scalar(session, _CONFLICT_COUNT, d=department_id, s=start, e=end)
+def _kudos(section: tuple[list[Any], int]) -> Listing:
+    rows, total = section
+    return Listing([KudosLine(u, o, t, label) for t, u, o, label, _f, _a, _at in rows], total)
 
 
 def cross_department_conflicts(
@@ -539,11 +643,6 @@ def pending_transfers(
     return _listing(rows, TransferLine)
 
 
-def kudos(session: Session, department_id: int, start: datetime, end: datetime) -> Listing:
-    rows = _rows(session, _KUDOS, d=department_id, s=start, e=end)
-    return _listing(rows, KudosLine)
-
-
 def _department_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -561,23 +660,29 @@ def target_progress(session: Session, department: Department, now: datetime) -> 
     return targets.progress(session, department, now)[: LIST_LIMIT + 2]
 
 
+def _horizon(department: Department, now: datetime) -> datetime:
+    """Leads expiring before this are "expiring soon": the department's warning days."""
+    return now + timedelta(days=max(1, department.warn_days))
+
+
 # ── the posts ────────────────────────────────────────────────────────────────────────────────
 
 
 def daily_digest(session: Session, department: Department, now: datetime) -> DailyDigest:
     assert department.id is not None
     covered = daily_window(now, department.timezone)
-    start, end = covered.start, covered.end
-    won = wins_by_owner(session, department.id, start, end)
+    window = {"d": department.id, "s": covered.start, "e": covered.end}
+    found = _sections(session, DAILY, **window, now=now, horizon=_horizon(department, now))
+    figures = rep_figures(found)
     return DailyDigest(
         department=department,
         covered=covered,
-        activity=activity_table(session, department.id, start, end, won),
-        claims=new_claims(session, department.id, start, end),
-        stage_moves=stage_moves(session, department.id, start, end),
-        wins=wins(session, department.id, start, end, won),
-        expiring=expiring(session, department, now),
-        kudos=kudos(session, department.id, start, end),
+        activity=activity_table(figures),
+        claims=_leads(found["claims"]),
+        stage_moves=_leads(found["stage_moves"]),
+        wins=_wins(found["wins"], figures.won),
+        expiring=_leads(found["expiring"]),
+        kudos=_kudos(found["kudos"]),
         targets=target_progress(session, department, now),
     )
 
@@ -585,47 +690,55 @@ def daily_digest(session: Session, department: Department, now: datetime) -> Dai
 def weekly_digest(session: Session, department: Department, now: datetime) -> WeeklyDigest:
     assert department.id is not None
     covered = weekly_window(now, department.timezone)
-    start, end = covered.start, covered.end
-    won = wins_by_owner(session, department.id, start, end)
+    window = {"d": department.id, "s": covered.start, "e": covered.end}
+    found = _sections(session, WEEKLY, **window, cutoff=now - STALE_AFTER)
+    figures = rep_figures(found)
     return WeeklyDigest(
         department=department,
         covered=covered,
-        activity=activity_table(session, department.id, start, end, won),
-        wins=wins(session, department.id, start, end, won),
-        claims=count_claims(session, department.id, start, end),
-        stale=stale_leads(session, department.id, now),
-        pool=pool_size(session),
-        conflicts=count_conflicts(session, department.id, start, end),
+        activity=activity_table(figures),
+        wins=_wins(found["wins"], figures.won),
+        claims=found["claims"],
+        stale=_leads(found["stale"], now),
+        pool=found["pool"],
+        conflicts=found["conflicts"],
         targets=target_progress(session, department, now),
     )
 
 
 def agenda(session: Session, department: Department, now: datetime, meeting_at: datetime) -> Agenda:
     """The agenda of the meeting at ``meeting_at``, built at ``now``; it reviews the week
-    since the previous (weekly) meeting."""
+    since the previous (weekly) meeting.
+
+    Deals stuck for over a week are split in two: newly stuck since the previous agenda, and
+    carried over (already stuck then)."""
     assert department.id is not None
     since = meeting_at - timedelta(days=7)
-    previous_agenda = now - timedelta(days=7)
+    previous_stuck = now - timedelta(days=7) - STUCK_AFTER
+    window = {"d": department.id, "s": since, "e": now}
+    found = _sections(
+        session,
+        AGENDA,
+        **window,
+        now=now,
+        horizon=_horizon(department, now),
+        stuck_before=now - STUCK_AFTER,
+        stuck_after=previous_stuck,
+        carried_over_before=previous_stuck,
+        carried_over_after=_EVER,
+    )
+    figures = rep_figures(found)
     return Agenda(
         department=department,
         meeting_at=meeting_at,
         since=since,
-        wins=wins(session, department.id, since, now),
-        # newly stuck since the last agenda; older ones are carried over below
-        stuck=stuck_deals(
-            session,
-            department.id,
-            now,
-            since_before=now - STUCK_AFTER,
-            since_after=previous_agenda - STUCK_AFTER,
-        ),
-        expiring=expiring(session, department, now),
+        wins=_wins(found["wins"], figures.won),
+        stuck=_leads(found["stuck"], now),
+        expiring=_leads(found["expiring"]),
         conflicts=cross_department_conflicts(session, department.id, since, now),
         transfers=pending_transfers(session, department.id),
-        kudos=kudos(session, department.id, since, now),
-        carried_over=stuck_deals(
-            session, department.id, now, since_before=previous_agenda - STUCK_AFTER
-        ),
+        kudos=_kudos(found["kudos"]),
+        carried_over=_leads(found["carried_over"], now),
         targets=target_progress(session, department, now),
     )
 
@@ -634,14 +747,15 @@ def report(session: Session, department: Department, now: datetime, name: str) -
     """``/sales report``: activities, wins and claims of ``today``, this ``week`` or ``month``."""
     assert department.id is not None
     covered = period(name, now, department.timezone)
-    start, end = covered.start, covered.end
-    won = wins_by_owner(session, department.id, start, end)
+    window = {"d": department.id, "s": covered.start, "e": covered.end}
+    found = _sections(session, REPORT, **window)
+    figures = rep_figures(found)
     return Report(
         department=department,
         covered=covered,
-        activity=activity_table(session, department.id, start, end, won),
-        wins=wins(session, department.id, start, end, won),
-        claims=count_claims(session, department.id, start, end),
+        activity=activity_table(figures),
+        wins=_wins(found["wins"], figures.won),
+        claims=found["claims"],
     )
 
 

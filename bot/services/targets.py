@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, literal, union_all
+from sqlalchemy import bindparam, case, func, literal, union_all
 from sqlmodel import Session, select
 
 from bot.money import parse_number, to_cents
@@ -243,6 +243,13 @@ def _actuals(
     return found
 
 
+#: A department's targets as plain rows: every digest and Home tab reads them, and most
+#: departments have none, so the read is a prebuilt Core statement rather than ORM objects.
+_TARGETS_OF = select(Target.user_id, Target.metric, Target.period, Target.value).where(
+    Target.department_id == bindparam("d")
+)
+
+
 def progress(
     session: Session, department: Department, now: datetime, *, user_id: str | None = None
 ) -> list[TargetProgress]:
@@ -251,11 +258,11 @@ def progress(
     ``user_id=None``: every target of the department (its own first, then each rep's);
     ``user_id=""``: only the department's own targets; ``user_id="U…"``: only that rep's.
     """
-    query = select(Target).where(Target.department_id == department.id)
+    rows = session.connection().execute(_TARGETS_OF, {"d": department.id}).all()
     if user_id is not None:
-        query = query.where(Target.user_id == user_id)
+        rows = [t for t in rows if t.user_id == user_id]
     targets = sorted(
-        session.exec(query).all(),
+        rows,
         key=lambda t: (
             t.user_id != "",
             t.user_id,
