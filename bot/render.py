@@ -57,6 +57,8 @@ class SlackMarkup(str):
 
 
 def _finalize(value: Any) -> Any:
+    if type(value) is str:  # most values: plain text, escaped (checked first: it is hot)
+        return slack_escape(value)
     if isinstance(value, SlackMarkup) or not isinstance(value, str):
         return value
     return slack_escape(value)

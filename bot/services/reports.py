@@ -283,17 +283,20 @@ class _Section:
     def select(self, index: int) -> Any:
         """This section's part of the ``UNION ALL``: its index, the list columns (NULL for a
         count) and the total (a group's count)."""
+        section = literal_column(str(index)).label("section")
         if self.grouped:
-            part = self.statement
-        elif self.count:
-            part = self.statement.with_only_columns(*_columns(), func.count().label("total"))
-        else:
-            part = (
-                self.statement.add_columns(func.count().over().label("total"))
-                .order_by(*self.order)
-                .limit(LIST_LIMIT)
+            return self.statement.with_only_columns(section, *self.statement.selected_columns)
+        if self.count:
+            return self.statement.with_only_columns(
+                section, *_columns(), func.count().label("total")
             )
-        return select(literal_column(str(index)).label("section"), *part.subquery().c)
+        # ORDER BY and LIMIT make a list a subquery: a UNION ALL member cannot have them
+        listed = (
+            self.statement.add_columns(func.count().over().label("total"))
+            .order_by(*self.order)
+            .limit(LIST_LIMIT)
+        )
+        return select(section, *listed.subquery().c)
 
 
 @cache
@@ -340,6 +343,10 @@ _WON_BY_OWNER = _Section(
     grouped=True,
 )
 
+
+#: Open leads. Plain comparisons rather than ``NOT IN (…)``: an expanding IN makes SQLAlchemy
+#: re-render the whole statement on every run.
+_NOT_CLOSED = and_(*(Lead.stage != stage for stage in CLOSED_STAGES))
 
 _CLAIMED_IN_WINDOW = and_(
     OwnershipEvent.action == "claim",
@@ -403,7 +410,7 @@ _EXPIRING = _Section(
     ).where(
         Lead.department_id == _D,
         Lead.owner_id.is_not(None),
-        Lead.stage.not_in(CLOSED_STAGES),
+        _NOT_CLOSED,
         Lead.expires_at >= bindparam("now"),
         Lead.expires_at < bindparam("horizon"),
     ),
@@ -419,7 +426,7 @@ _STALE = _Section(
     ).where(
         Lead.department_id == _D,
         Lead.owner_id.is_not(None),
-        Lead.stage.not_in(CLOSED_STAGES),
+        _NOT_CLOSED,
         _LAST_TOUCH < bindparam("cutoff"),  # noqa: SIM300 (a computed column, not a constant)
     ),
     (_LAST_TOUCH, Lead.id),
