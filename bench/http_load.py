@@ -8,7 +8,7 @@ Run from the repository root::
 Everything runs on 127.0.0.1: an in-process fake Slack Web API, ``salesbot serve`` (SQLite in
 a temporary directory holding the demo company) and a baseline, ``bench/bare_app.py`` (a Bolt
 app that only acks), served by gunicorn with the same settings (``--workers``, default 1;
-gthread, 8 threads).
+gthread, ``--threads`` per worker, default 8).
 Each client thread sends signed slash commands over one keep-alive connection: ``/sales help``
 (a static reply), ``/lead who Acme Corp`` (reads the store) or ``/log call Acme Corp …``
 (writes an activity and renews the claim). For
@@ -339,6 +339,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--workers", type=int, default=1, help="gunicorn workers for both servers (default 1)"
     )
     parser.add_argument(
+        "--threads", type=int, default=8, help="gthread threads per worker (both servers)"
+    )
+    parser.add_argument(
         "--command",
         choices=sorted(COMMANDS),
         default="help",
@@ -371,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                 SLACK_API_URL=fake.url,
                 DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
                 WEB_CONCURRENCY=str(args.workers),
-                WEB_THREADS="8",
+                WEB_THREADS=str(args.threads),
             )
             bare_env = dict(env, PYTHONPATH=str(BENCH_DIR))
             seed_demo(env["DATABASE_URL"])
@@ -394,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
                             "--workers",
                             str(args.workers),
                             "--threads",
-                            "8",
+                            str(args.threads),
                             "--worker-class",
                             "gthread",
                             "--keep-alive",

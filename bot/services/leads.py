@@ -20,11 +20,13 @@ import threading
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.services import departments as depts
@@ -779,15 +781,25 @@ def history(session: Session, lead: Lead) -> list[HistoryLine]:
     ]
 
 
+#: A renewal: the columns given at execution (``renew``) of the lead ``lead_id``.
+_RENEW = update(Lead.__table__).where(Lead.__table__.c.id == bindparam("lead_id"))
+
+
 def renew(session: Session, lead: Lead, user: str, now: datetime) -> None:
-    """A logged activity by the owner restarts the protection period (caller commits)."""
+    """A logged activity by the owner restarts the protection period (caller commits).
+
+    One ``UPDATE`` on the connection, and the loaded lead given the same values as already
+    stored (``set_committed_value``), so the reply shows them and no flush repeats them:
+    every /log runs this.
+    """
     if lead.owner_id != user:
         return
-    lead.last_activity_at = now
+    changes: dict[str, Any] = {"last_activity_at": now, "updated_at": now}
     if lead.stage != "won" and lead.department_id:
         department = session.get(Department, lead.department_id)
         if department is not None:
-            lead.expires_at = max(expiry(department, now), lead.expires_at or now)
-            lead.warned_at = None
-    lead.updated_at = now
-    session.add(lead)
+            changes["expires_at"] = max(expiry(department, now), lead.expires_at or now)
+            changes["warned_at"] = None
+    session.connection().execute(_RENEW, {"lead_id": lead.id, **changes})
+    for name, value in changes.items():
+        set_committed_value(lead, name, value)
