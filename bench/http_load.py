@@ -6,7 +6,8 @@ Run from the repository root::
         [--command help|who|log]
 
 Everything runs on 127.0.0.1: an in-process fake Slack Web API, ``salesbot serve`` (SQLite in
-a temporary directory holding the demo company) and a baseline, ``bench/bare_app.py`` (a Bolt
+a temporary directory holding the demo company, or with ``--postgres`` a throwaway PostgreSQL
+server started as the tests start one) and a baseline, ``bench/bare_app.py`` (a Bolt
 app that only acks), served by gunicorn with the same settings (``--workers``, default 1;
 gthread, ``--threads`` per worker, default 8).
 Each client thread sends signed slash commands over one keep-alive connection: ``/sales help``
@@ -19,6 +20,7 @@ that both see the same machine conditions. The whole run gives up after five min
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import math
 import os
@@ -342,6 +344,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--threads", type=int, default=8, help="gthread threads per worker (both servers)"
     )
     parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="store on a throwaway PostgreSQL server (as the tests start one) instead of SQLite",
+    )
+    parser.add_argument(
         "--command",
         choices=sorted(COMMANDS),
         default="help",
@@ -364,15 +371,27 @@ def main(argv: list[str] | None = None) -> int:
     fake = FakeSlack().start()
     servers: list[Server] = []
     try:
-        with tempfile.TemporaryDirectory(prefix="salesbot-bench-") as tmp:
+        with (
+            tempfile.TemporaryDirectory(prefix="salesbot-bench-") as tmp,
+            contextlib.ExitStack() as stack,
+        ):
             workdir = Path(tmp)
             env = dict(os.environ)
             env.pop("PORT", None)
+            if args.postgres:
+                sys.path.insert(0, str(BENCH_DIR.parent / "tests"))
+                from pgcluster import start_cluster
+
+                cluster = start_cluster(workdir)
+                stack.callback(cluster.stop)
+                database_url = cluster.create_database("bench")
+            else:
+                database_url = f"sqlite:///{workdir / 'bench.db'}"
             env.update(
                 SLACK_BOT_TOKEN=BOT_TOKEN,
                 SLACK_SIGNING_SECRET=SIGNING_SECRET,
                 SLACK_API_URL=fake.url,
-                DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
+                DATABASE_URL=database_url,
                 WEB_CONCURRENCY=str(args.workers),
                 WEB_THREADS=str(args.threads),
             )

@@ -8,7 +8,7 @@ from slack_sdk.models.blocks import Block
 from sqlmodel import Session, select
 
 from bot import render
-from bot.store.models import Activity, Department, Outbox
+from bot.store.models import Activity, Department, Outbox, Target
 from jobs import posts, schedules
 from jobs.runner import run_job
 from tests.conftest import run_salesbot
@@ -66,6 +66,42 @@ def test_daily_digest_says_what_happened_yesterday(engine) -> None:
     assert "*Expiring soon* (1)" in text and "Wed 25 Nov 00:00" in text
     assert "<@U0MGR1> → <@U0REP2>: closed Globex #grit" in text
     _valid(post.message)
+
+
+def test_digests_and_agenda_show_target_progress(engine) -> None:
+    """Targets travel with a post's other figures: the department's own first, then reps'."""
+    setup_org(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        ent = _department(session, "Enterprise")
+        seed_day(session, ent, MON_MIDNIGHT_SHANGHAI)
+        session.add(
+            Target(department_id=ent.id, user_id="", metric="activities", period="week", value=8)
+        )
+        session.add(
+            Target(
+                department_id=ent.id,
+                user_id="U0REP1",
+                metric="activities",
+                period="month",
+                value=10,
+            )
+        )
+        session.commit()
+        built = [
+            posts.daily_digest(session, ent, TUE_0900_SHANGHAI),
+            posts.weekly_digest(session, ent, TUE_0900_SHANGHAI + timedelta(days=3)),
+            posts.agenda(session, ent, TUE_0900_SHANGHAI),
+        ]
+    for post in built:
+        assert post is not None
+        text = post.message.text
+        assert "*Targets*" in text
+        department_line = text.index("Activities (this week): `")
+        rep_line = text.index("Activities (this month) · <@U0REP1>: `")
+        assert department_line < rep_line
+        assert "4 / 8" in text[department_line:rep_line]  # the department's four this week
+        assert "3 / 10" in text[rep_line:]  # U0REP1's three calls and visits
+        _valid(post.message)
 
 
 def test_every_post_is_valid_block_kit_in_both_locales(engine) -> None:

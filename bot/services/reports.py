@@ -42,6 +42,7 @@ from bot.store.models import (
     Lead,
     Member,
     OwnershipEvent,
+    Target,
     TransferRequest,
 )
 
@@ -480,10 +481,32 @@ _CONFLICT_SCOPE = and_(
 _CONFLICT_COUNT = _Section("conflicts", select(ClaimConflict.id).where(_CONFLICT_SCOPE), count=True)
 
 #: The sections of each post: one statement each.
-_FIGURES = (_BY_REP_KIND, _WON_BY_OWNER)
+_TARGETS = _Section(
+    "targets",
+    select(
+        *_columns(
+            user_id=Target.user_id,
+            label=Target.metric,
+            from_label=Target.period,
+            amount=Target.value,
+        ),
+        literal_column("1").label("total"),
+    ).where(Target.department_id == _D),
+    grouped=True,
+)
+
+_FIGURES = (_BY_REP_KIND, _WON_BY_OWNER, _TARGETS)
 DAILY = (*_FIGURES, _CLAIMS, _STAGE_MOVES, _WINS, _EXPIRING, _KUDOS)
 WEEKLY = (*_FIGURES, _WINS, _STALE, _CLAIM_COUNT, _POOL, _CONFLICT_COUNT)
-AGENDA = (_WON_BY_OWNER, _WINS, _stuck("stuck"), _stuck("carried_over"), _EXPIRING, _KUDOS)
+AGENDA = (
+    _WON_BY_OWNER,
+    _TARGETS,
+    _WINS,
+    _stuck("stuck"),
+    _stuck("carried_over"),
+    _EXPIRING,
+    _KUDOS,
+)
 REPORT = (*_FIGURES, _WINS, _CLAIM_COUNT)
 
 _CROSS_CONFLICTS = (
@@ -661,10 +684,18 @@ def _days(now: datetime, then: datetime | None) -> int | None:
     return None if then is None else max(0, (now - then).days)
 
 
-def target_progress(session: Session, department: Department, now: datetime) -> list[Any]:
+def target_progress(
+    session: Session, department: Department, now: datetime, found: dict[str, Any]
+) -> list[Any]:
     """The department's targets (its own first, then its reps') for the periods containing
-    ``now``, at most ``LIST_LIMIT + 2`` of them; empty when none are set."""
-    return targets.progress(session, department, now)[: LIST_LIMIT + 2]
+    ``now``, at most ``LIST_LIMIT + 2`` of them; empty when none are set. The targets come
+    with the post's other sections (``_TARGETS``); their actuals, when there are any, cost
+    one more statement."""
+    rows = [
+        targets.TargetRow(user_id or "", metric, period, int(value))
+        for _t, user_id, _o, metric, period, value, _at, _n in found["targets"]
+    ]
+    return targets.progress(session, department, now, rows=rows)[: LIST_LIMIT + 2]
 
 
 def _horizon(department: Department, now: datetime) -> datetime:
@@ -690,7 +721,7 @@ def daily_digest(session: Session, department: Department, now: datetime) -> Dai
         wins=_wins(found["wins"], figures.won),
         expiring=_leads(found["expiring"]),
         kudos=_kudos(found["kudos"]),
-        targets=target_progress(session, department, now),
+        targets=target_progress(session, department, now, found),
     )
 
 
@@ -709,7 +740,7 @@ def weekly_digest(session: Session, department: Department, now: datetime) -> We
         stale=_leads(found["stale"], now),
         pool=found["pool"],
         conflicts=found["conflicts"],
-        targets=target_progress(session, department, now),
+        targets=target_progress(session, department, now, found),
     )
 
 
@@ -746,7 +777,7 @@ def agenda(session: Session, department: Department, now: datetime, meeting_at: 
         transfers=pending_transfers(session, department.id),
         kudos=_kudos(found["kudos"]),
         carried_over=_leads(found["carried_over"], now),
-        targets=target_progress(session, department, now),
+        targets=target_progress(session, department, now, found),
     )
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, case, func, literal, union_all
 from sqlmodel import Session, select
@@ -250,15 +251,33 @@ _TARGETS_OF = select(Target.user_id, Target.metric, Target.period, Target.value)
 )
 
 
+class TargetRow(NamedTuple):
+    user_id: str
+    metric: str
+    period: str
+    value: int
+
+
 def progress(
-    session: Session, department: Department, now: datetime, *, user_id: str | None = None
+    session: Session,
+    department: Department,
+    now: datetime,
+    *,
+    user_id: str | None = None,
+    rows: list[TargetRow] | None = None,
 ) -> list[TargetProgress]:
     """The targets of ``department`` with their actuals for the periods containing ``now``.
 
     ``user_id=None``: every target of the department (its own first, then each rep's);
     ``user_id=""``: only the department's own targets; ``user_id="U…"``: only that rep's.
+    ``rows``: the department's targets when the caller has read them already (a digest reads
+    them with its other figures); else they are read here.
     """
-    rows = session.connection().execute(_TARGETS_OF, {"d": department.id}).all()
+    if rows is None:
+        rows = [
+            TargetRow(*row)
+            for row in session.connection().execute(_TARGETS_OF, {"d": department.id})
+        ]
     if user_id is not None:
         rows = [t for t in rows if t.user_id == user_id]
     targets = sorted(
