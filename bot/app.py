@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -53,6 +55,39 @@ def _user_of(body: dict[str, Any]) -> str | None:
     return user if isinstance(user, str) else None
 
 
+class RequestContext(Middleware):
+    """Hand listeners a session, the clock and the caller's locale through the context, and
+    skip an event Slack re-sends because it thinks it was missed (once per event_id).
+
+    A ``Middleware`` class rather than a decorated function: Bolt calls ``process`` directly,
+    where a function middleware costs a keyword-argument injection on every request.
+    """
+
+    def __init__(self, engine: Engine, clock: Clock, settings: Settings) -> None:
+        self.engine, self.clock, self.settings = engine, clock, settings
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        context, body = req.context, req.body
+        session = Session(self.engine, expire_on_commit=False)
+        context["session"] = session
+        context["clock"] = self.clock
+        context["now"] = self.clock.now()
+        context["settings"] = self.settings
+        context["locale"] = locale_for(session, _user_of(body), self.settings.salesbot_locale)
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            session.add(ProcessedEvent(event_id=event_id, received_at=context["now"]))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                log.info("event %s was already processed; skipped", event_id)
+                return BoltResponse(status=200, body="")
+        return next()
+
+
 def build_app(
     settings: Settings,
     *,
@@ -70,29 +105,7 @@ def build_app(
         logger=log,
     )
 
-    @app.middleware
-    def request_context(context, body, next):  # type: ignore[no-untyped-def]
-        """Hand listeners a session, the clock and the caller's locale through the context,
-        and skip an event Slack re-sends because it thinks it was missed (once per event_id).
-
-        One middleware rather than two: each costs a kwargs injection on every request.
-        """
-        session = Session(engine, expire_on_commit=False)
-        context["session"] = session
-        context["clock"] = clock
-        context["now"] = clock.now()
-        context["settings"] = settings
-        context["locale"] = locale_for(session, _user_of(body), settings.salesbot_locale)
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            session.add(ProcessedEvent(event_id=event_id, received_at=context["now"]))
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                log.info("event %s was already processed; skipped", event_id)
-                return BoltResponse(status=200, body="")
-        return next()
+    app.use(RequestContext(engine, clock, settings))
 
     @app.error
     def on_error(error, body, context, respond, logger):  # type: ignore[no-untyped-def]
