@@ -33,6 +33,15 @@ def _department(session: Session, name: str) -> Department:
     return session.exec(select(Department).where(Department.name == name)).one()
 
 
+def _three_posts(session: Session, department: Department) -> list:
+    """The daily digest, the weekly digest (Friday) and the agenda of the seeded week."""
+    return [
+        posts.daily_digest(session, department, TUE_0900_SHANGHAI),
+        posts.weekly_digest(session, department, TUE_0900_SHANGHAI + timedelta(days=3)),
+        posts.agenda(session, department, TUE_0900_SHANGHAI),
+    ]
+
+
 def _posts_to(fake, channel: str) -> list:
     return [
         c
@@ -87,11 +96,7 @@ def test_digests_and_agenda_show_target_progress(engine) -> None:
             )
         )
         session.commit()
-        built = [
-            posts.daily_digest(session, ent, TUE_0900_SHANGHAI),
-            posts.weekly_digest(session, ent, TUE_0900_SHANGHAI + timedelta(days=3)),
-            posts.agenda(session, ent, TUE_0900_SHANGHAI),
-        ]
+        built = _three_posts(session, ent)
     for post in built:
         assert post is not None
         text = post.message.text
@@ -111,11 +116,7 @@ def test_every_post_is_valid_block_kit_in_both_locales(engine) -> None:
         seed_day(session, ent, MON_MIDNIGHT_SHANGHAI)
         for locale in render.LOCALES:
             ent.locale = locale
-            built = [
-                posts.daily_digest(session, ent, TUE_0900_SHANGHAI),
-                posts.weekly_digest(session, ent, TUE_0900_SHANGHAI + timedelta(days=3)),
-                posts.agenda(session, ent, TUE_0900_SHANGHAI),
-            ]
+            built = _three_posts(session, ent)
             for post in built:
                 assert post is not None
                 _valid(post.message)

@@ -480,7 +480,6 @@ _CONFLICT_SCOPE = and_(
 
 _CONFLICT_COUNT = _Section("conflicts", select(ClaimConflict.id).where(_CONFLICT_SCOPE), count=True)
 
-#: The sections of each post: one statement each.
 _TARGETS = _Section(
     "targets",
     select(
@@ -495,6 +494,7 @@ _TARGETS = _Section(
     grouped=True,
 )
 
+#: The sections of each post: one statement each.
 _FIGURES = (_BY_REP_KIND, _WON_BY_OWNER, _TARGETS)
 DAILY = (*_FIGURES, _CLAIMS, _STAGE_MOVES, _WINS, _EXPIRING, _KUDOS)
 WEEKLY = (*_FIGURES, _WINS, _STALE, _CLAIM_COUNT, _POOL, _CONFLICT_COUNT)
