@@ -219,8 +219,8 @@ def is_workday(now: datetime, tz: str) -> bool:
 # ``UNION ALL`` of ``_Section``s (``_sections``): every part selects the same columns
 # (``_columns``); a list is cut at ``LIST_LIMIT`` and carries its full length as
 # ``count(*) OVER ()``, so a list and its "and N more" come in the same rows; a count is one
-# row; a grouped part (activities per rep and kind, wins per owner) is a row per group, never
-# a row per activity.
+# row; a grouped part (activities per rep and kind, wins per owner, the department's targets)
+# is a row per group or target, never a row per activity.
 
 _D, _S, _E = bindparam("d"), bindparam("s"), bindparam("e")
 _TIME = OwnershipEvent.__table__.c.at.type  # the aware-UTC type every timestamp column has
@@ -266,7 +266,8 @@ def _biggest_first(line: tuple[Any, ...]) -> Any:
 
 @dataclass(frozen=True)
 class _Section:
-    """One list of a post, or one count (``count=True``: the statement's ``count(*)``).
+    """One list of a post, one count (``count=True``: the statement's ``count(*)``) or one
+    grouped part (``grouped=True``: every row of the statement, its last column a count).
 
     A list is the statement's rows in ``order``, cut at ``LIST_LIMIT``, with the full length.
     ``key`` puts the rows back in that order in Python: SQL does not promise that a ``UNION
