@@ -6,6 +6,7 @@ alike, so what the tests run on is what production runs on.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,8 +47,43 @@ def make_engine(url: str, **kwargs: object) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        _queue_sqlite_writers(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_HOLDS = "salesbot_write_lock"
+
+
+def _queue_sqlite_writers(engine: Engine) -> None:
+    """SQLite has one writer at a time. The threads of one process wait for it on a lock
+    instead of in SQLite's busy handler, which sleeps (1, 2, 5 … 100 ms) before it tries
+    again: a write transaction takes the lock at its first write (the statement before which
+    pysqlite begins the transaction) and gives it back when it commits or rolls back. Other
+    processes (the worker, a second web worker) still queue on ``busy_timeout``.
+    """
+    lock = threading.Lock()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _take(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not conn.info.get(_HOLDS) and statement.lstrip()[:7].upper().startswith(_WRITES):
+            if not lock.acquire(timeout=60):
+                raise TimeoutError("waited a minute for the database's write lock")
+            conn.info[_HOLDS] = True
+
+    def _give_back(info: dict) -> None:  # type: ignore[type-arg]
+        if info.pop(_HOLDS, False):
+            lock.release()
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _ended(conn):  # type: ignore[no-untyped-def]
+        _give_back(conn.info)
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection, record):  # type: ignore[no-untyped-def]
+        _give_back(record.info)  # a connection returned mid-transaction is rolled back
 
 
 @contextmanager
