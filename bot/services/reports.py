@@ -495,10 +495,10 @@ _TARGETS = _Section(
     grouped=True,
 )
 
-#: The sections of each post: one statement each.
-_FIGURES = (_BY_REP_KIND, _WON_BY_OWNER, _TARGETS)
-DAILY = (*_FIGURES, _CLAIMS, _STAGE_MOVES, _WINS, _EXPIRING, _KUDOS)
-WEEKLY = (*_FIGURES, _WINS, _STALE, _CLAIM_COUNT, _POOL, _CONFLICT_COUNT)
+#: The sections of each post: one statement each. ``/sales report`` shows no targets.
+_FIGURES = (_BY_REP_KIND, _WON_BY_OWNER)
+DAILY = (*_FIGURES, _TARGETS, _CLAIMS, _STAGE_MOVES, _WINS, _EXPIRING, _KUDOS)
+WEEKLY = (*_FIGURES, _TARGETS, _WINS, _STALE, _CLAIM_COUNT, _POOL, _CONFLICT_COUNT)
 AGENDA = (
     _WON_BY_OWNER,
     _TARGETS,
@@ -573,7 +573,8 @@ class RepFigures:
 
 
 def rep_figures(found: dict[str, Any]) -> RepFigures:
-    """The per-rep figures out of a post's ``_FIGURES`` sections."""
+    """The per-rep figures out of a post's ``_FIGURES`` sections (the agenda reads only the
+    wins: it has no activity table)."""
     kinds: dict[str, dict[str, int]] = {}
     for _t, user_id, _o, kind, _f, _a, _at, count in found.get("by_rep_kind", []):
         kinds.setdefault(user_id, {})[kind] = count
