@@ -45,14 +45,14 @@ class LocalCronTrigger(CronTrigger):
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
         fire = super().get_next_fire_time(previous_fire_time, now)
+        probe = now if previous_fire_time is None else previous_fire_time
         # compare instants: an interzone comparison of a folded local time is not reliable
-        floor = (previous_fire_time if previous_fire_time is not None else now).timestamp()
-        probe = previous_fire_time if previous_fire_time is not None else now
+        floor, may_equal = probe.timestamp(), previous_fire_time is None
         for _ in range(48):
             if fire is None:
                 return None
             at = fire.timestamp()
-            if (at > floor) if previous_fire_time is not None else (at >= floor):
+            if at > floor or (may_equal and at == floor):
                 return fire
             probe += timedelta(hours=1)
             fire = super().get_next_fire_time(None, probe)
