@@ -3,7 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python bench/http_load.py [--requests N] [--concurrency 1,8,32]
-        [--command help|who|log]
+        [--command help|who|log] [--workers N] [--threads N] [--postgres]
 
 Everything runs on 127.0.0.1: an in-process fake Slack Web API, ``salesbot serve`` (SQLite in
 a temporary directory holding the demo company, or with ``--postgres`` a throwaway PostgreSQL
