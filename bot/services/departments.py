@@ -21,6 +21,7 @@ from bot.render import LOCALES
 from bot.schedule import parse_time, parse_weekly
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.store.models import Department, Member, Setting, utcnow
+from bot.store.prepared import Prepared
 
 ROLES = ("rep", "manager")
 
@@ -114,7 +115,7 @@ def workspace_setting(session: Session, key: str, default: str) -> str:
 
 
 #: The department's locale ranked before the workspace default; built once, run per request.
-_LOCALE_QUERY = (
+_LOCALE_QUERY = Prepared(
     union_all(
         select(Department.locale.label("locale"), literal(0).label("rank"))
         .join(Member, Member.department_id == Department.id)
@@ -131,10 +132,10 @@ _LOCALE_QUERY = (
 def locale_for(session: Session, user_id: str | None, default: str = "en") -> str:
     """The locale a user reads: their department's, else the workspace default.
 
-    Runs on every request, so it is one prepared Core query (no ORM objects).
+    Runs on every request, so it is one prepared read (no ORM objects).
     """
-    found = session.connection().execute(_LOCALE_QUERY, {"user_id": user_id or ""}).scalar()
-    return found or default
+    found = _LOCALE_QUERY.first(session.connection(), user_id=user_id or "")
+    return (found and found.locale) or default
 
 
 # ── permissions ──────────────────────────────────────────────────────────────────────────────

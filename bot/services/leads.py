@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +41,7 @@ from bot.store.models import (
     OwnershipEvent,
     TransferRequest,
 )
+from bot.store.prepared import Prepared
 
 STAGES = ("new", "contacted", "qualified", "proposal", "negotiation", "won", "lost")
 CLOSED = ("won", "lost")
@@ -74,25 +76,59 @@ def snapshot(session: Session, lead: Lead) -> LeadInfo:
     return info(session, Lead(**lead.model_dump()))
 
 
+#: Keys and domains are compared against a fixed number of parameters, so the statement's SQL
+#: never changes (an expanding IN is re-rendered on every run); more run in further batches.
+_KEYS_PER_QUERY, _DOMAINS_PER_QUERY = 8, 2
+_BY_KEYS = or_(
+    col(Lead.name_key).in_([bindparam(f"k{i}") for i in range(_KEYS_PER_QUERY)]),
+    col(Lead.domain).in_([bindparam(f"d{i}") for i in range(_DOMAINS_PER_QUERY)]),
+)
 # Built once: constructing a statement costs more than running it on the hot path.
 _LEADS_BY_KEYS = (
     select(Lead, Department)
     .outerjoin(Department, col(Lead.department_id) == col(Department.id))
-    .where(
-        or_(
-            col(Lead.name_key).in_(bindparam("keys", expanding=True)),
-            col(Lead.domain).in_(bindparam("domains", expanding=True)),
-        )
-    )
+    .where(_BY_KEYS)
 )
+#: The same, as plain rows for replies that only read (``/lead who``).
+_LEAD_ROWS_BY_KEYS = Prepared(
+    select(*Lead.__table__.columns, col(Department.name).label("department_name"))
+    .outerjoin(Department, col(Lead.department_id) == col(Department.id))
+    .where(_BY_KEYS)
+)
+
+
+def _batches(keys: set[str], domains: set[str]) -> Iterator[dict[str, str | None]]:
+    """Parameters for :data:`_BY_KEYS`, unused places NULL (which matches nothing)."""
+    keys_left, domains_left = sorted(keys), sorted(domains)
+    while keys_left or domains_left:
+        params: dict[str, str | None] = {}
+        for i in range(_KEYS_PER_QUERY):
+            params[f"k{i}"] = keys_left.pop() if keys_left else None
+        for i in range(_DOMAINS_PER_QUERY):
+            params[f"d{i}"] = domains_left.pop() if domains_left else None
+        yield params
 
 
 def _with_departments(session: Session, keys: set[str], domains: set[str]) -> list[Lead]:
     """Leads having one of the name ``keys`` or ``domains``, with their departments."""
-    rows = session.exec(_LEADS_BY_KEYS, params={"keys": list(keys), "domains": list(domains)}).all()
+    rows = [
+        row
+        for params in _batches(keys, domains)
+        for row in session.exec(_LEADS_BY_KEYS, params=params)
+    ]
     # The session's identity map holds objects weakly: keep the departments for info().
     session.info.setdefault("departments", []).extend(d for _lead, d in rows if d is not None)
     return [lead for lead, _department in rows]
+
+
+def _rows(session: Session, keys: set[str], domains: set[str]) -> list[Any]:
+    """The same leads as plain rows, each with its ``department_name``."""
+    connection = session.connection()
+    return [
+        row
+        for params in _batches(keys, domains)
+        for row in _LEAD_ROWS_BY_KEYS.rows(connection, **params)
+    ]
 
 
 def _pick(leads: list[Lead], company: Company) -> Lead | None:
@@ -130,17 +166,29 @@ def lookup(
     a trailing domain (``Acme acme.com``) is used too, and given by the owner (``actor``) to a
     lead that has none, it is kept.
     """
+    found = _longest_run(session, words, _with_departments)
+    if found is None:
+        return None
+    lead, end = found
+    if actor is not None and _gain_domain(session, lead, actor, words[:end]):
+        session.commit()
+    return lead, words[end:]
+
+
+def _longest_run(
+    session: Session, words: list[str], load: Callable[[Session, set[str], set[str]], list[Any]]
+) -> tuple[Any, int] | None:
+    """The lead (as ``load`` reads it) named by the longest leading run of ``words``, and
+    where that run ends; all runs are looked up at once."""
     prefixes = [(end, split_company(words[:end])) for end in range(len(words), 0, -1)]
     named = [(end, company) for end, company in prefixes if company is not None]
     keys = {company.key for _end, company in named}
     domains = {company.domain for _end, company in named if company.domain}
-    found = _with_departments(session, keys, domains) if named else []
+    found = load(session, keys, domains) if named else []
     for end, company in named:
         lead = _pick(found, company)
         if lead is not None:
-            if actor is not None and _gain_domain(session, lead, actor, words[:end]):
-                session.commit()
-            return lead, words[end:]
+            return lead, end
     return None
 
 
@@ -150,21 +198,59 @@ def find(session: Session, words: list[str], *, actor: str | None = None) -> tup
         raise InvalidInput("lead.bad_company", given="")
     found = lookup(session, words, actor=actor)
     if found is None:
-        given = " ".join(words)
-        suggestions = [lead.name for lead in similar(session, name_key(given), owned_only=False)]
-        raise NotFound("lead.not_found", name=given, suggestions=suggestions)
+        raise _not_found(session, words)
     return found
+
+
+def _not_found(session: Session, words: list[str]) -> NotFound:
+    given = " ".join(words)
+    suggestions = [lead.name for lead in similar(session, name_key(given), owned_only=False)]
+    return NotFound("lead.not_found", name=given, suggestions=suggestions)
+
+
+@dataclass(frozen=True)
+class LeadView:
+    """A lead as a reply that only reads shows it: its columns and its department's name."""
+
+    lead: Any
+    department_name: str | None
+
+
+def view(session: Session, words: list[str], *, actor: str) -> LeadView:
+    """The lead named by all of ``words``, read as a plain row (``/lead who``).
+
+    The same rules as :func:`find`, without loading ORM objects; words left over after the
+    name are an error naming the lead that was found. When the owner names a domain the lead
+    lacks, the lead is read through :func:`find`, which keeps the domain.
+    """
+    if not words:
+        raise InvalidInput("lead.bad_company", given="")
+    found = _longest_run(session, words, _rows)
+    if found is None:
+        raise _not_found(session, words)
+    row, end = found
+    if end < len(words):
+        raise NotFound("lead.not_found", name=" ".join(words), suggestions=[row.name])
+    if row.owner_id == actor and not row.domain and _domain_of(words):
+        lead, _rest = find(session, words, actor=actor)
+        return LeadView(lead=lead, department_name=info(session, lead).department_name)
+    return LeadView(lead=row, department_name=row.department_name)
+
+
+def _domain_of(words: list[str]) -> str | None:
+    company = split_company(words)
+    return company.domain if company else None
 
 
 def _gain_domain(session: Session, lead: Lead, actor: str, words: list[str]) -> bool:
     """A lead claimed without a domain gains the one its owner later gives (caller commits)."""
-    company = split_company(words)
-    if lead.domain or lead.owner_id != actor or company is None or not company.domain:
+    domain = _domain_of(words)
+    if lead.domain or lead.owner_id != actor or not domain:
         return False
-    taken = session.exec(select(Lead.id).where(Lead.domain == company.domain)).first()
+    taken = session.exec(select(Lead.id).where(Lead.domain == domain)).first()
     if taken is not None:
         return False
-    lead.domain = company.domain
+    lead.domain = domain
     session.add(lead)
     return True
 

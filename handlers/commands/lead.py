@@ -139,7 +139,7 @@ def transfer(r: Request) -> Reply:
 
 
 def who(r: Request) -> Reply:
-    return Reply("lead.who", item=svc.info(r.session, r.find_all()))
+    return Reply("lead.who", item=svc.view(r.session, r.words, actor=r.actor))
 
 
 def mine(r: Request) -> Reply:
