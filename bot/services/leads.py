@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -342,21 +343,38 @@ def similar(
 # -------------------------------------------------------------- membership
 
 
-_MEMBERSHIP = (
-    select(Member, Department)
+_MEMBER_COLUMNS = list(Member.__table__.columns)
+_DEPARTMENT_COLUMNS = list(Department.__table__.columns)
+#: Read-only views of a membership: the same attributes as the tables, as plain rows.
+MemberRow = namedtuple("MemberRow", [column.key for column in _MEMBER_COLUMNS])  # type: ignore[misc]
+DepartmentRow = namedtuple(  # type: ignore[misc]
+    "DepartmentRow", [column.key for column in _DEPARTMENT_COLUMNS]
+)
+_MEMBERSHIP = Prepared(
+    select(
+        *(column.label(f"member_{column.key}") for column in _MEMBER_COLUMNS),
+        *(column.label(f"department_{column.key}") for column in _DEPARTMENT_COLUMNS),
+    )
     .outerjoin(Department, col(Member.department_id) == col(Department.id))
     .where(col(Member.user_id) == bindparam("user"))
 )
 
 
-def _membership(session: Session, user: str) -> tuple[Member | None, Department | None]:
-    """The member and their department in one query."""
-    row = session.exec(_MEMBERSHIP, params={"user": user}).first()
-    return (row[0], row[1]) if row else (None, None)
+def _membership(session: Session, user: str) -> tuple[Any | None, Any | None]:
+    """The member and their department in one read, as :data:`MemberRow` and
+    :data:`DepartmentRow` (most commands check who is calling, and only read the answer)."""
+    row = _MEMBERSHIP.first(session.connection(), user=user)
+    if row is None:
+        return None, None
+    split = len(_MEMBER_COLUMNS)
+    member = MemberRow._make(row[:split])
+    department = DepartmentRow._make(row[split:]) if row[split] is not None else None
+    return member, department
 
 
-def require_department(session: Session, user: str) -> tuple[Member, Department]:
-    """The caller's membership and department, or a refusal that says how to join."""
+def require_department(session: Session, user: str) -> tuple[Any, Any]:
+    """The caller's membership and department (read-only rows, see :func:`_membership`), or a
+    refusal that says how to join."""
     member, department = _membership(session, user)
     if member is None or department is None:
         raise PermissionDenied(
@@ -693,7 +711,7 @@ def transfer(
     )
 
 
-def _target(session: Session, user: str) -> tuple[Member, Department]:
+def _target(session: Session, user: str) -> tuple[Any, Any]:
     """The member a lead moves to: they must be in a department."""
     member, department = _membership(session, user)
     if member is None or department is None:
