@@ -26,14 +26,21 @@ def _any_command(ack) -> None:
     ack()
 
 
-_handler = SlackRequestHandler(bolt)
+def wsgi(bolt_app: App):
+    """The Bolt app on ``POST /slack/events`` plus ``GET /healthz``, as a WSGI callable."""
+    handler = SlackRequestHandler(bolt_app)
+
+    def serve(environ, start_response):
+        if environ.get("PATH_INFO") == "/healthz":
+            body = b'{"ok": true}'
+            start_response(
+                "200 OK",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        return handler(environ, start_response)
+
+    return serve
 
 
-def app(environ, start_response):
-    if environ.get("PATH_INFO") == "/healthz":
-        body = b'{"ok": true}'
-        start_response(
-            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        )
-        return [body]
-    return _handler(environ, start_response)
+app = wsgi(bolt)

@@ -3,17 +3,20 @@
 Run from the repository root::
 
     .venv/bin/python bench/http_load.py [--requests N] [--concurrency 1,8,32]
-        [--command help|who|log] [--workers N] [--threads N] [--postgres]
+        [--command help|who|log] [--workers N] [--threads N] [--postgres] [--one-read]
 
 Everything runs on 127.0.0.1: an in-process fake Slack Web API, ``salesbot serve`` (SQLite in
 a temporary directory holding the demo company, or with ``--postgres`` a throwaway PostgreSQL
 server started as the tests start one) and a baseline, ``bench/bare_app.py`` (a Bolt
 app that only acks), served by gunicorn with the same settings (``--workers``, default 1;
-gthread, ``--threads`` per worker, default 8).
+gthread, ``--threads`` per worker, default 8). ``--one-read`` adds a third server,
+``bench/one_read_app.py``: Bolt answering every command with one Core read and an f-string,
+the least a command that reads the store can cost; it shows how much of salesbot's time is
+Bolt and gunicorn and how much its own work.
 Each client thread sends signed slash commands over one keep-alive connection: ``/sales help``
 (a static reply), ``/lead who Acme Corp`` (reads the store) or ``/log call Acme Corp …``
 (writes an activity and renews the claim). For
-every concurrency level the two servers are measured in alternating rounds (A B B A ...) so
+every concurrency level the servers are measured in alternating rounds (A B B A ...) so
 that both see the same machine conditions. The whole run gives up after five minutes.
 """
 
@@ -215,6 +218,26 @@ class Signer:
         }
 
 
+def gunicorn(args: argparse.Namespace, target: str) -> list[str]:
+    """A baseline app under the settings ``salesbot serve`` uses (bot/web.py)."""
+    return [
+        venv_bin("gunicorn"),
+        "--bind",
+        f"{HOST}:0",
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "--worker-class",
+        "gthread",
+        "--keep-alive",
+        "5",
+        "--timeout",
+        "30",
+        target,
+    ]
+
+
 def seed_demo(database_url: str) -> None:
     """The demo company (departments, leads, activities) so commands find real data."""
     engine = make_engine(database_url)
@@ -321,14 +344,15 @@ def report(servers: list[Server], levels: list[int], results: dict[tuple[str, in
                 f"{server.name:<10} {concurrency:>11} {r.requests:>8} {r.errors:>6} "
                 f"{r.percentile(50):>8.2f} {r.percentile(99):>8.2f} {r.rate:>9.1f}"
             )
-    print()
-    print("salesbot / bare")
-    print(f"{'concurrency':>11} {'p50 ratio':>10} {'req/s ratio':>12}")
-    for concurrency in levels:
-        ours, bare = results[("salesbot", concurrency)], results[("bare", concurrency)]
-        p50 = ours.percentile(50) / bare.percentile(50) if bare.latencies else math.nan
-        rate = ours.rate / bare.rate if bare.rate else math.nan
-        print(f"{concurrency:>11} {p50:>10.2f} {rate:>12.2f}")
+    for server in servers[:1] + servers[2:]:  # each other server against the bare app
+        print()
+        print(f"{server.name} / bare")
+        print(f"{'concurrency':>11} {'p50 ratio':>10} {'req/s ratio':>12}")
+        for concurrency in levels:
+            ours, bare = results[(server.name, concurrency)], results[("bare", concurrency)]
+            p50 = ours.percentile(50) / bare.percentile(50) if bare.latencies else math.nan
+            rate = ours.rate / bare.rate if bare.rate else math.nan
+            print(f"{concurrency:>11} {p50:>10.2f} {rate:>12.2f}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -342,6 +366,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--threads", type=int, default=8, help="gthread threads per worker (both servers)"
+    )
+    parser.add_argument(
+        "--one-read",
+        action="store_true",
+        help="also measure bench/one_read_app.py: Bolt answering with one Core read, the least "
+        "a command that reads the store can cost",
     )
     parser.add_argument(
         "--postgres",
@@ -395,7 +425,9 @@ def main(argv: list[str] | None = None) -> int:
                 WEB_CONCURRENCY=str(args.workers),
                 WEB_THREADS=str(args.threads),
             )
-            bare_env = dict(env, PYTHONPATH=str(BENCH_DIR))
+            bare_env = dict(
+                env, PYTHONPATH=os.pathsep.join([str(BENCH_DIR), str(BENCH_DIR.parent)])
+            )
             seed_demo(env["DATABASE_URL"])
             try:
                 servers.append(
@@ -406,33 +438,15 @@ def main(argv: list[str] | None = None) -> int:
                         workdir,
                     )
                 )
-                servers.append(
-                    start_server(
-                        "bare",
-                        [
-                            venv_bin("gunicorn"),
-                            "--bind",
-                            f"{HOST}:0",
-                            "--workers",
-                            str(args.workers),
-                            "--threads",
-                            str(args.threads),
-                            "--worker-class",
-                            "gthread",
-                            "--keep-alive",
-                            "5",
-                            "--timeout",
-                            "30",
-                            "bare_app:app",
-                        ],
-                        bare_env,
-                        workdir,
-                    )
-                )
+                baselines = [("bare", "bare_app:app")]
+                if args.one_read:
+                    baselines.append(("one-read", "one_read_app:app"))
+                for name, target in baselines:
+                    servers.append(start_server(name, gunicorn(args, target), bare_env, workdir))
                 for server in servers:
                     wait_ready(server, deadline)
                 print(
-                    f"salesbot on :{servers[0].port}, bare on :{servers[1].port}; "
+                    ", ".join(f"{server.name} on :{server.port}" for server in servers) + "; "
                     f"{args.requests} requests per level after {WARMUP} warm-up",
                     file=sys.stderr,
                 )
