@@ -90,10 +90,14 @@ def test_longest_run_names_the_lead_in_both_reads(session, words, name, rest) ->
         assert shown.department_name == expected
 
 
-def test_view_refuses_extra_words_and_unknown_names(session) -> None:
+def test_view_and_find_whole_refuse_extra_words_and_unknown_names(session) -> None:
     with pytest.raises(NotFound) as extra:
         leads.view(session, ["Globex", "please"], actor="U9")
     assert extra.value.data["suggestions"] == ["Globex"]
+    with pytest.raises(NotFound) as extra_too:
+        leads.find_whole(session, ["Globex", "please"])
+    assert extra_too.value.data == extra.value.data
+    assert leads.find_whole(session, ["Globex"]).name == "Globex"
     with pytest.raises(NotFound) as unknown:
         leads.view(session, ["Globexx"], actor="U9")
     assert unknown.value.data["suggestions"] == ["Globex"]

@@ -195,12 +195,29 @@ def _longest_run(
 
 def find(session: Session, words: list[str], *, actor: str | None = None) -> tuple[Lead, list[str]]:
     """Like :func:`lookup`, but a lead that is not found is an error naming similar leads."""
-    if not words:
-        raise InvalidInput("lead.bad_company", given="")
+    _require_words(words)
     found = lookup(session, words, actor=actor)
     if found is None:
         raise _not_found(session, words)
     return found
+
+
+def find_whole(session: Session, words: list[str], *, actor: str | None = None) -> Lead:
+    """Like :func:`find`, for commands that take nothing after the name (``history``, ``won``,
+    ``stage``): words left over are an error naming the lead that was found."""
+    lead, rest = find(session, words, actor=actor)
+    _require_whole(words, rest, lead.name)
+    return lead
+
+
+def _require_words(words: list[str]) -> None:
+    if not words:
+        raise InvalidInput("lead.bad_company", given="")
+
+
+def _require_whole(words: list[str], rest: list[str], found: str) -> None:
+    if rest:
+        raise NotFound("lead.not_found", name=" ".join(words), suggestions=[found])
 
 
 def _not_found(session: Session, words: list[str]) -> NotFound:
@@ -220,18 +237,15 @@ class LeadView:
 def view(session: Session, words: list[str], *, actor: str) -> LeadView:
     """The lead named by all of ``words``, read as a plain row (``/lead who``).
 
-    The same rules as :func:`find`, without loading ORM objects; words left over after the
-    name are an error naming the lead that was found. When the owner names a domain the lead
-    lacks, the lead is read through :func:`find`, which keeps the domain.
+    The same rules as :func:`find_whole`, without loading ORM objects. When the owner names a
+    domain the lead lacks, the lead is read through :func:`find`, which keeps the domain.
     """
-    if not words:
-        raise InvalidInput("lead.bad_company", given="")
+    _require_words(words)
     found = _longest_run(session, words, _rows)
     if found is None:
         raise _not_found(session, words)
     row, end = found
-    if end < len(words):
-        raise NotFound("lead.not_found", name=" ".join(words), suggestions=[row.name])
+    _require_whole(words, words[end:], row.name)
     if row.owner_id == actor and not row.domain and _domain_of(words):
         lead, _rest = find(session, words, actor=actor)
         return LeadView(lead=lead, department_name=info(session, lead).department_name)

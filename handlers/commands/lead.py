@@ -15,8 +15,7 @@ from bot import render
 from bot.config import Settings
 from bot.money import parse_amount
 from bot.services import leads as svc
-from bot.services.errors import InvalidInput, NotFound
-from bot.store.models import Lead
+from bot.services.errors import InvalidInput
 from handlers.notify import direct_messages
 from handlers.parsing import as_user, is_help, tokens
 
@@ -71,13 +70,6 @@ class Request:
     now: datetime
     client: WebClient
     settings: Settings
-
-    def find_all(self) -> Lead:
-        """The lead named by all the words (no trailing extras)."""
-        lead, extra = svc.find(self.session, self.words, actor=self.actor)
-        if extra:
-            raise NotFound("lead.not_found", name=" ".join(self.words), suggestions=[lead.name])
-        return lead
 
     def notify(self, users: Iterable[str | None], template: str, /, **data: Any) -> None:
         direct_messages(self.client, self.session, self.settings, users, template, **data)
@@ -184,7 +176,7 @@ def lost(r: Request) -> Reply:
 
 
 def history(r: Request) -> Reply:
-    lead = r.find_all()
+    lead = svc.find_whole(r.session, r.words, actor=r.actor)
     return Reply("lead.history", lead=lead, lines=svc.history(r.session, lead))
 
 
@@ -196,9 +188,7 @@ def _amount(token: str) -> int:
 
 
 def _set_stage(r: Request, words: list[str], stage: str, *, amount: int | None) -> Reply:
-    lead, extra = svc.find(r.session, words, actor=r.actor)
-    if extra:
-        raise NotFound("lead.not_found", name=" ".join(words), suggestions=[lead.name])
+    lead = svc.find_whole(r.session, words, actor=r.actor)
     change = svc.set_stage(
         r.session, actor=r.actor, lead=lead, stage=stage, amount_cents=amount, now=r.now
     )
