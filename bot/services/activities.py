@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert
@@ -52,16 +54,22 @@ def kind_of(word: str) -> str:
     return kind
 
 
+#: A logged activity as the reply shows it: the values inserted (the id is not read back).
+NewActivity = namedtuple(  # type: ignore[misc]
+    "NewActivity", [column.key for column in Activity.__table__.columns if column.key != "id"]
+)
+
+
 @dataclass(frozen=True)
 class Logged:
-    activity: Activity
-    lead: leads.LeadInfo
+    activity: NewActivity
+    lead: leads.LeadView
     renewed: bool
 
 
-def _split(session: Session, words: list[str]) -> tuple[Lead | Company, str]:
-    """The known lead, or the company as typed when it is new; and the note."""
-    found = leads.lookup(session, words)
+def _split(session: Session, words: list[str]) -> tuple[Any, str]:
+    """The known lead (a row) or, when it is new, the company as typed; and the note."""
+    found = leads.lookup_row(session, words)
     if found is not None:
         lead, rest = found
         return lead, " ".join(rest)
@@ -75,26 +83,53 @@ def _split(session: Session, words: list[str]) -> tuple[Lead | Company, str]:
     return leads.company_of(head), note
 
 
-def _pool_lead(session: Session, company: Company, now: datetime) -> Lead:
-    """The customer as an unowned lead (created in the pool when new)."""
-    lead = Lead(
-        name=company.name,
-        name_key=company.key,
-        domain=company.domain,
-        stage="new",
-        created_at=now,
-        updated_at=now,
+def _pool_lead(session: Session, company: Company, now: datetime) -> Any:
+    """The customer as a row: an unowned lead created in the pool when new."""
+    session.add(
+        Lead(
+            name=company.name,
+            name_key=company.key,
+            domain=company.domain,
+            stage="new",
+            created_at=now,
+            updated_at=now,
+        )
     )
-    session.add(lead)
     try:
         session.commit()
-    except IntegrityError:
+    except IntegrityError:  # created meanwhile by someone else: theirs is the one
         session.rollback()
-        found = leads.by_keys(session, company)
-        if found is None:
-            raise
-        return found
+    lead = leads.row_by_keys(session, company)
+    if lead is None:
+        raise RuntimeError(f"lead {company.key!r} was neither created nor found")
     return lead
+
+
+def _lead_of(
+    session: Session,
+    *,
+    words: list[str] | None,
+    company: str | None,
+    lead_id: int | None,
+    now: datetime,
+) -> tuple[Any, str | None]:
+    """The lead an activity is about, as a row, and the note typed after its name."""
+    if lead_id is not None:
+        lead = leads.row_by_id(session, lead_id)
+        if lead is None:
+            raise NotFound("lead.not_found", name=str(lead_id), suggestions=[], block="company")
+        return lead, None
+    if company is not None:
+        named = split_company(company.split())
+        if named is None:
+            raise InvalidInput("lead.bad_company", given=company, block="company")
+        return leads.row_by_keys(session, named) or _pool_lead(session, named, now), None
+    if not words:
+        raise InvalidInput("log.usage", block="company")
+    found, typed_note = _split(session, words)
+    if isinstance(found, Company):
+        found = _pool_lead(session, found, now)
+    return found, typed_note
 
 
 def log(
@@ -111,35 +146,25 @@ def log(
 ) -> Logged:
     """Record one activity on a customer given as ``words`` (what followed the kind in the
     command: company then note), as ``company`` (a whole name, from the modal) or as
-    ``lead_id``."""
+    ``lead_id``.
+
+    /log is the command reps type most: the lead is read as a row, the activity is one plain
+    INSERT and the renewal one UPDATE, with no ORM object loaded or flushed.
+    """
     _member, department = leads.require_department(session, actor)
     kind = kind_of(kind)
-    if lead_id is not None:
-        lead = session.get(Lead, lead_id)
-        if lead is None:
-            raise NotFound("lead.not_found", name=str(lead_id), suggestions=[], block="company")
-    elif company is not None:
-        named = split_company(company.split())
-        if named is None:
-            raise InvalidInput("lead.bad_company", given=company, block="company")
-        lead = leads.by_keys(session, named) or _pool_lead(session, named, now)
-    else:
-        if not words:
-            raise InvalidInput("log.usage", block="company")
-        named, typed_note = _split(session, words)
-        lead = named if isinstance(named, Lead) else _pool_lead(session, named, now)
-        note = note or typed_note
+    lead, typed_note = _lead_of(session, words=words, company=company, lead_id=lead_id, now=now)
+    note = note or typed_note
     if lead.owner_id and lead.owner_id != actor and lead.department_id != department.id:
-        owner = leads.info(session, lead)
         raise Conflict(
             "log.owned_elsewhere",
             lead=lead.name,
             owner=lead.owner_id,
-            department=owner.department_name,
+            department=lead.department_name,
             block="company",
         )
     occurred = _occurred_at(on, department, now)
-    activity = Activity(
+    activity = NewActivity(
         user_id=actor,
         department_id=department.id,
         lead_id=lead.id,
@@ -148,14 +173,15 @@ def log(
         occurred_at=occurred,
         created_at=now,
     )
-    # One plain INSERT: /log is the command reps type most, and the ORM's unit of work costs
-    # more than the statement. ``activity`` stays a transient copy for the reply.
-    session.connection().execute(_INSERT_ACTIVITY, activity.model_dump(exclude={"id"}))
+    session.connection().execute(_INSERT_ACTIVITY, activity._asdict())
     renewed = lead.owner_id == actor
-    if renewed:
-        leads.renew(session, lead, actor, occurred)
+    lead = leads.renew(session, lead, actor, occurred)
     session.commit()
-    return Logged(activity=activity, lead=leads.info(session, lead), renewed=renewed)
+    return Logged(
+        activity=activity,
+        lead=leads.LeadView(lead=lead, department_name=lead.department_name),
+        renewed=renewed,
+    )
 
 
 _INSERT_ACTIVITY = insert(Activity)
@@ -204,7 +230,7 @@ def undo(session: Session, *, actor: str, now: datetime) -> Undone:
         lead.last_activity_at = remaining
         if department is not None and lead.claimed_at is not None:
             since = max(lead.claimed_at, remaining) if remaining else lead.claimed_at
-            lead.expires_at = leads.expiry(department, since)
+            lead.expires_at = leads.expiry(department.claim_days, since)
         session.add(lead)
     session.commit()
     return Undone(activity=last, lead=lead)

@@ -28,7 +28,6 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.services import departments as depts
@@ -90,12 +89,15 @@ _LEADS_BY_KEYS = (
     .outerjoin(Department, col(Lead.department_id) == col(Department.id))
     .where(_BY_KEYS)
 )
-#: The same, as plain rows for replies that only read (``/lead who``).
-_LEAD_ROWS_BY_KEYS = Prepared(
-    select(*Lead.__table__.columns, col(Department.name).label("department_name"))
-    .outerjoin(Department, col(Lead.department_id) == col(Department.id))
-    .where(_BY_KEYS)
-)
+#: A lead as a plain row, with what replies and renewals need of its department.
+_LEAD_ROW = select(
+    *Lead.__table__.columns,
+    col(Department.name).label("department_name"),
+    col(Department.claim_days).label("department_claim_days"),
+).outerjoin(Department, col(Lead.department_id) == col(Department.id))
+#: The same leads as :data:`_LEADS_BY_KEYS`, as rows (``/lead who``, ``/log``).
+_LEAD_ROWS_BY_KEYS = Prepared(_LEAD_ROW.where(_BY_KEYS))
+_LEAD_ROW_BY_ID = Prepared(_LEAD_ROW.where(col(Lead.id) == bindparam("lead_id")))
 
 
 def _batches(keys: set[str], domains: set[str]) -> Iterator[dict[str, str | None]]:
@@ -130,6 +132,23 @@ def _rows(session: Session, keys: set[str], domains: set[str]) -> list[Any]:
         for params in _batches(keys, domains)
         for row in _LEAD_ROWS_BY_KEYS.rows(connection, **params)
     ]
+
+
+def row_by_id(session: Session, lead_id: int) -> Any | None:
+    """The lead ``lead_id`` as a row (see :data:`_LEAD_ROW`), or None."""
+    return _LEAD_ROW_BY_ID.first(session.connection(), lead_id=lead_id)
+
+
+def row_by_keys(session: Session, company: Company) -> Any | None:
+    """Like :func:`by_keys`, as a row."""
+    domains = {company.domain} if company.domain else set()
+    return _pick(_rows(session, {company.key}, domains), company)
+
+
+def lookup_row(session: Session, words: list[str]) -> tuple[Any, list[str]] | None:
+    """Like :func:`lookup` without an owner's domain to keep, as a row."""
+    found = _longest_run(session, words, _rows)
+    return None if found is None else (found[0], words[found[1] :])
 
 
 def _pick(leads: list[Lead], company: Company) -> Lead | None:
@@ -241,11 +260,11 @@ def view(session: Session, words: list[str], *, actor: str) -> LeadView:
     domain the lead lacks, the lead is read through :func:`find`, which keeps the domain.
     """
     _require_words(words)
-    found = _longest_run(session, words, _rows)
+    found = lookup_row(session, words)
     if found is None:
         raise _not_found(session, words)
-    row, end = found
-    _require_whole(words, words[end:], row.name)
+    row, rest = found
+    _require_whole(words, rest, row.name)
     if row.owner_id == actor and not row.domain and _domain_of(words):
         lead, _rest = find(session, words, actor=actor)
         return LeadView(lead=lead, department_name=info(session, lead).department_name)
@@ -432,8 +451,9 @@ class Claimed:
     from_pool: bool
 
 
-def expiry(department: Department, since: datetime) -> datetime:
-    return since + timedelta(days=department.claim_days)
+def expiry(claim_days: int, since: datetime) -> datetime:
+    """When a claim made or renewed at ``since`` ends, in a department of ``claim_days``."""
+    return since + timedelta(days=claim_days)
 
 
 def _event(lead: Lead, action: str, actor: str | None, now: datetime, **fields) -> OwnershipEvent:
@@ -505,7 +525,7 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
             stage="new",
             claimed_at=now,
             stage_changed_at=now,
-            expires_at=expiry(department, now),
+            expires_at=expiry(department.claim_days, now),
             created_at=now,
             updated_at=now,
         )
@@ -564,7 +584,7 @@ def _claim_existing(
             claimed_at=now,
             stage_changed_at=now if stage != lead.stage else lead.stage_changed_at,
             last_activity_at=None,
-            expires_at=expiry(department, now),
+            expires_at=expiry(department.claim_days, now),
             warned_at=None,
             updated_at=now,
         )
@@ -669,7 +689,7 @@ def _move(session: Session, lead: Lead, to_user: str, actor: str, now, reason=No
     lead.owner_id = to_user
     lead.department_id = department.id
     lead.claimed_at = now
-    lead.expires_at = None if lead.stage == "won" else expiry(department, now)
+    lead.expires_at = None if lead.stage == "won" else expiry(department.claim_days, now)
     lead.warned_at = None
     lead.updated_at = now
     session.add(lead)
@@ -833,7 +853,7 @@ def set_stage(
         _to_pool(lead, now)
     elif before in CLOSED:
         department = owner_info.department
-        lead.expires_at = expiry(department, now) if department else None
+        lead.expires_at = expiry(department.claim_days, now) if department else None
     session.add(lead)
     session.commit()
     return StageChange(
@@ -903,21 +923,17 @@ def history(session: Session, lead: Lead) -> list[HistoryLine]:
 _RENEW = update(Lead.__table__).where(Lead.__table__.c.id == bindparam("lead_id"))
 
 
-def renew(session: Session, lead: Lead, user: str, now: datetime) -> None:
+def renew(session: Session, lead: Any, user: str, now: datetime) -> Any:
     """A logged activity by the owner restarts the protection period (caller commits).
 
-    One ``UPDATE`` on the connection, and the loaded lead given the same values as already
-    stored (``set_committed_value``), so the reply shows them and no flush repeats them:
-    every /log runs this.
+    ``lead`` is a row from :data:`_LEAD_ROW` (every /log runs this, and reads no ORM object);
+    the answer is the same row with the values now stored. One ``UPDATE`` on the connection.
     """
     if lead.owner_id != user:
-        return
+        return lead
     changes: dict[str, Any] = {"last_activity_at": now, "updated_at": now}
-    if lead.stage != "won" and lead.department_id:
-        department = session.get(Department, lead.department_id)
-        if department is not None:
-            changes["expires_at"] = max(expiry(department, now), lead.expires_at or now)
-            changes["warned_at"] = None
+    if lead.stage != "won" and lead.department_claim_days is not None:
+        changes["expires_at"] = max(expiry(lead.department_claim_days, now), lead.expires_at or now)
+        changes["warned_at"] = None
     session.connection().execute(_RENEW, {"lead_id": lead.id, **changes})
-    for name, value in changes.items():
-        set_committed_value(lead, name, value)
+    return lead._replace(**changes)
