@@ -1,17 +1,19 @@
-"""Prepared reads (``bot.store.prepared``) give what SQLAlchemy gives, on SQLite and PostgreSQL:
-the same rows, values converted by the columns' types, literals and LIMIT kept, inside the
-session's transaction."""
+"""Prepared reads and writes (``bot.store.prepared``) give what SQLAlchemy gives, on SQLite and
+PostgreSQL: the same rows, values converted by the columns' types, literals and LIMIT kept,
+inside the session's transaction; writes are seen by the engine's listeners (the SQLite write
+lock)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import bindparam, event, insert, literal, select, union_all, update
 from sqlmodel import Session, col
 
-from bot.store.models import Department, Lead, Member, Setting
-from bot.store.prepared import Prepared
+from bot.store.db import _HOLDS
+from bot.store.models import Activity, Department, Lead, Member, Setting
+from bot.store.prepared import Prepared, PreparedWrite
 
 WHEN = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
 
@@ -110,3 +112,66 @@ def test_refuses_what_it_cannot_prepare(engine) -> None:
     )
     with Session(engine) as session, pytest.raises(ValueError, match="expanding"):
         expanding.rows(session.connection(), keys=["acme"])
+
+
+_LEADS = Lead.__table__.c
+ADD_ACTIVITY = PreparedWrite(
+    insert(Activity.__table__).values(
+        user_id=bindparam("user"), kind="call", occurred_at=bindparam("at"), created_at=WHEN
+    )
+)
+TOUCH = PreparedWrite(
+    update(Lead.__table__)
+    .where(_LEADS.owner_id == bindparam("owner"))
+    .values(last_activity_at=bindparam("at"), warned_at=None)
+)
+
+
+def test_writes_store_typed_values_and_count_rows(engine) -> None:
+    later = WHEN + timedelta(hours=5)
+    with Session(engine) as session:
+        _seed(session)
+        connection = session.connection()
+        assert ADD_ACTIVITY.run(connection, user="U1", at=later) == 1
+        assert TOUCH.run(connection, owner="U1", at=later) == 2  # Globex and Initech
+        assert TOUCH.run(connection, owner="nobody", at=later) == 0
+        session.commit()
+    with Session(engine) as session:
+        (activity,) = session.scalars(select(Activity)).all()
+        assert (activity.user_id, activity.kind, activity.note) == ("U1", "call", None)
+        assert (activity.occurred_at, activity.created_at) == (later, WHEN)
+        touched = session.scalars(select(Lead).where(col(Lead.owner_id) == "U1")).all()
+        assert [lead.last_activity_at for lead in touched] == [later, later]
+        assert (
+            session.scalars(select(Lead).where(col(Lead.name) == "Acme")).one().last_activity_at
+            is None
+        )
+
+
+def test_writes_are_part_of_the_sessions_transaction_and_seen_by_listeners(engine) -> None:
+    seen: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append(statement.split()[0].upper())
+
+    with Session(engine) as session:
+        _seed(session)
+        seen.clear()
+        connection = session.connection()
+        ADD_ACTIVITY.run(connection, user="U1", at=WHEN)
+        assert seen == ["INSERT"]
+        info = connection.info
+        if engine.dialect.name == "sqlite":  # the write lock is held until the transaction ends
+            assert info.get(_HOLDS) is True
+        session.rollback()
+        assert not info.get(_HOLDS)
+        assert session.scalars(select(Activity)).all() == []
+    event.remove(engine, "before_cursor_execute", _record)
+
+
+def test_prepared_write_refuses_reads_and_returning() -> None:
+    with pytest.raises(TypeError):
+        PreparedWrite(select(col(Lead.name)))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="returns no rows"):
+        PreparedWrite(insert(Activity.__table__).returning(Activity.__table__.c.id))

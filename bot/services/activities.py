@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert
+from sqlalchemy import bindparam, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -29,6 +29,7 @@ from bot.services import leads
 from bot.services.errors import Conflict, InvalidInput, NotFound
 from bot.services.names import Company, looks_like_domain, split_company
 from bot.store.models import Activity, Department, Lead
+from bot.store.prepared import PreparedWrite
 
 KINDS = ("call", "visit", "demo", "email", "meeting", "proposal", "other")
 CHINESE_KINDS = {
@@ -173,7 +174,7 @@ def log(
         occurred_at=occurred,
         created_at=now,
     )
-    session.connection().execute(_INSERT_ACTIVITY, activity._asdict())
+    _INSERT_ACTIVITY.run(session.connection(), **activity._asdict())
     renewed = lead.owner_id == actor
     lead = leads.renew(session, lead, actor, occurred)
     session.commit()
@@ -184,7 +185,9 @@ def log(
     )
 
 
-_INSERT_ACTIVITY = insert(Activity)
+_INSERT_ACTIVITY = PreparedWrite(
+    insert(Activity.__table__).values({key: bindparam(key) for key in NewActivity._fields})
+)
 
 
 def _occurred_at(on: date | None, department: Department, now: datetime) -> datetime:

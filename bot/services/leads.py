@@ -41,7 +41,7 @@ from bot.store.models import (
     OwnershipEvent,
     TransferRequest,
 )
-from bot.store.prepared import Prepared
+from bot.store.prepared import Prepared, PreparedWrite
 
 STAGES = ("new", "contacted", "qualified", "proposal", "negotiation", "won", "lost")
 CLOSED = ("won", "lost")
@@ -919,21 +919,27 @@ def history(session: Session, lead: Lead) -> list[HistoryLine]:
     ]
 
 
-#: A renewal: the columns given at execution (``renew``) of the lead ``lead_id``.
-_RENEW = update(Lead.__table__).where(Lead.__table__.c.id == bindparam("lead_id"))
+_RENEW_ACTIVITY = (
+    update(Lead.__table__)
+    .where(Lead.__table__.c.id == bindparam("lead_id"))
+    .values(last_activity_at=bindparam("at"), updated_at=bindparam("at"))
+)
+#: A renewal by the owner's activity; of an open claim, its protection too.
+_RENEW = PreparedWrite(_RENEW_ACTIVITY)
+_RENEW_CLAIM = PreparedWrite(_RENEW_ACTIVITY.values(expires_at=bindparam("until"), warned_at=None))
 
 
 def renew(session: Session, lead: Any, user: str, now: datetime) -> Any:
     """A logged activity by the owner restarts the protection period (caller commits).
 
     ``lead`` is a row from :data:`_LEAD_ROW` (every /log runs this, and reads no ORM object);
-    the answer is the same row with the values now stored. One ``UPDATE`` on the connection.
+    the answer is the same row with the values now stored. One prepared ``UPDATE``.
     """
     if lead.owner_id != user:
         return lead
-    changes: dict[str, Any] = {"last_activity_at": now, "updated_at": now}
-    if lead.stage != "won" and lead.department_claim_days is not None:
-        changes["expires_at"] = max(expiry(lead.department_claim_days, now), lead.expires_at or now)
-        changes["warned_at"] = None
-    session.connection().execute(_RENEW, {"lead_id": lead.id, **changes})
-    return lead._replace(**changes)
+    if lead.stage == "won" or lead.department_claim_days is None:
+        _RENEW.run(session.connection(), lead_id=lead.id, at=now)
+        return lead._replace(last_activity_at=now, updated_at=now)
+    until = max(expiry(lead.department_claim_days, now), lead.expires_at or now)
+    _RENEW_CLAIM.run(session.connection(), lead_id=lead.id, at=now, until=until)
+    return lead._replace(last_activity_at=now, updated_at=now, expires_at=until, warned_at=None)
