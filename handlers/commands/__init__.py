@@ -1,4 +1,8 @@
-"""Slash-command listeners, one module per command."""
+"""Slash-command listeners, one module per command.
+
+Bolt tries listeners in the order they were registered, building the keyword arguments of each
+matcher it tries, so the commands reps type most come first: ``/log``, then ``/lead``.
+"""
 
 from __future__ import annotations
 
@@ -8,5 +12,5 @@ from handlers.commands import coach, kudos, lead, log, sales, target
 
 
 def register(app: App) -> None:
-    for module in (sales, lead, log, kudos, coach, target):
+    for module in (log, lead, sales, kudos, target, coach):
         module.register(app)
