@@ -25,6 +25,7 @@ import handlers
 from bot import render
 from bot.clock import Clock
 from bot.config import Settings
+from bot.gate import GATE
 from bot.services.departments import locale_for
 from bot.services.errors import ServiceError
 from bot.slack_client import make_client
@@ -63,13 +64,19 @@ class RequestContext(Middleware):
     where a function middleware costs a keyword-argument injection on every request.
     """
 
-    def __init__(self, engine: Engine, clock: Clock, settings: Settings) -> None:
-        self.engine, self.clock, self.settings = engine, clock, settings
+    def __init__(self, engine: Engine, clock: Clock, settings: Settings, client: WebClient) -> None:
+        self.engine, self.clock, self.settings, self.client = engine, clock, settings, client
 
     def process(
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse | None:
         context, body = req.context, req.body
+        # The app's own client (Bolt builds a plain one per request): it gives the process's
+        # gate up while it waits on Slack (bot.gate), as does respond(). Listeners never change
+        # its token, so one client serves every thread.
+        context["client"] = self.client
+        if context.get("response_url"):
+            context["respond"] = GATE.waiting(context.respond)
         session = Session(self.engine, expire_on_commit=False)
         context["session"] = session
         context["clock"] = self.clock
@@ -97,15 +104,16 @@ def build_app(
 ) -> App:
     engine = engine or make_engine(settings.database_url)
     clock = clock or Clock()
+    client = client or make_client(settings)
     app = SalesApp(
-        client=client or make_client(settings),
+        client=client,
         signing_secret=settings.slack_signing_secret,
         process_before_response=True,
         token_verification_enabled=False,
         logger=log,
     )
 
-    app.use(RequestContext(engine, clock, settings))
+    app.use(RequestContext(engine, clock, settings, client))
 
     @app.error
     def on_error(error, body, context, respond, logger):  # type: ignore[no-untyped-def]

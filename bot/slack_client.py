@@ -9,6 +9,16 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
+from bot.gate import GATE
+
+
+class GatedWebClient(WebClient):
+    """A WebClient that gives the process's gate up while it waits on Slack (:mod:`bot.gate`):
+    every method goes through :meth:`api_call`, retries and back-off included; file uploads
+    send their bytes through :meth:`files_upload_v2`."""
+
+    api_call = GATE.waiting(WebClient.api_call)
+    files_upload_v2 = GATE.waiting(WebClient.files_upload_v2)
 
 
 def make_client(settings: Settings, *, retries: bool = True) -> WebClient:
@@ -23,6 +33,6 @@ def make_client(settings: Settings, *, retries: bool = True) -> WebClient:
         if retries
         else []
     )
-    return WebClient(
+    return GatedWebClient(
         token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=handlers_
     )

@@ -6,6 +6,7 @@ fork, so no database connection is shared across processes.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from bot.app import build_app
 from bot.config import Settings
+from bot.gate import GATE
 from bot.store.db import make_engine, ping
 
 log = logging.getLogger("salesbot.web")
@@ -26,7 +28,10 @@ StartResponse = Callable[..., Any]
 
 
 def make_wsgi(app: App, engine: Engine) -> Callable[[dict, StartResponse], Iterable[bytes]]:
+    """The WSGI app; on SQLite each request's work runs inside the process's gate
+    (:mod:`bot.gate`), its body read from the client before."""
     slack = SlackRequestHandler(app, path="/slack/events")
+    gated = engine.dialect.name == "sqlite"
 
     def wsgi(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
@@ -42,7 +47,13 @@ def make_wsgi(app: App, engine: Engine) -> Callable[[dict, StartResponse], Itera
                 [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
             )
             return [data]
-        return slack(environ, start_response)
+        if not gated:
+            return slack(environ, start_response)
+        # a client slow to send its body must not hold the gate
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length else b"")
+        with GATE.held():
+            return slack(environ, start_response)
 
     return wsgi
 

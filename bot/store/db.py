@@ -17,6 +17,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from bot.gate import GATE
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -68,8 +70,10 @@ def _queue_sqlite_writers(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _take(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         if not conn.info.get(_HOLDS) and statement.lstrip()[:7].upper().startswith(_WRITES):
-            if not lock.acquire(timeout=60):
-                raise TimeoutError("waited a minute for the database's write lock")
+            if not lock.acquire(blocking=False):
+                with GATE.released():  # its holder may be out of the gate, waiting on Slack
+                    if not lock.acquire(timeout=60):
+                        raise TimeoutError("waited a minute for the database's write lock")
             conn.info[_HOLDS] = True
 
     def _give_back(info: dict) -> None:  # type: ignore[type-arg]
