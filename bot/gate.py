@@ -25,7 +25,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import wraps
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -71,9 +70,11 @@ class Gate:
             self._local.held = True
 
     def waiting(self, function: F) -> F:
-        """``function``, giving the gate up while it runs (it waits on something outside)."""
+        """``function``, giving the gate up while it runs (it waits on something outside).
 
-        @wraps(function)
+        A plain closure, without ``functools.wraps``: every request wraps its ``respond``.
+        """
+
         def call(*args: Any, **kwargs: Any) -> Any:
             with self.released():
                 return function(*args, **kwargs)
