@@ -100,10 +100,11 @@ def _pool_lead(session: Session, company: Company, now: datetime) -> Any:
         session.commit()
     except IntegrityError:  # created meanwhile by someone else: theirs is the one
         session.rollback()
-    lead = leads.row_by_keys(session, company)
-    if lead is None:
-        raise RuntimeError(f"lead {company.key!r} was neither created nor found")
-    return lead
+        found = leads.row_by_keys(session, company)
+        if found is None:
+            raise
+        return found
+    return leads.row_by_keys(session, company)
 
 
 def _lead_of(
