@@ -17,7 +17,7 @@ Slack call or a wait for the database never holds other requests up:
 
 One wait keeps the gate: SQLite's own busy handler, when another process (the worker) is
 writing the file: other requests, reads too, then wait for as long as that transaction
-lasts. The worker's transactions are short (an outbox row, a page of expired claims).
+lasts. The worker's transactions are short (one outbox row, one expired claim each).
 
 The gate is used only by ``salesbot serve`` on SQLite; on PostgreSQL each statement is a
 network round trip that other requests should overlap, and every other process (the worker,
