@@ -12,10 +12,23 @@ _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
+#: What ``shlex.split`` treats specially; text without any of them splits at its whitespace.
+_SHELL_SPECIAL = re.compile(r"[\"'\\]")
+_SHELL_SPACE = re.compile(r"[ \t\r\n]+")
+
+
 def tokens(text: str | None) -> list[str]:
-    """Split like a shell, so ``"Key Accounts"`` stays one argument."""
+    """Split like a shell, so ``"Key Accounts"`` stays one argument.
+
+    Most commands carry no quote or backslash: those split as ``shlex.split`` would (on
+    spaces, tabs and newlines only, so a full-width space stays inside a word) without its
+    character-by-character lexer.
+    """
+    text = text or ""
+    if not _SHELL_SPECIAL.search(text):
+        return [word for word in _SHELL_SPACE.split(text) if word]
     try:
-        return shlex.split(text or "")
+        return shlex.split(text)
     except ValueError:
         raise InvalidInput("unbalanced_quotes", text=text or "") from None
 

@@ -102,14 +102,14 @@ SAMPLES = {
     "lead.history": dict(lead=_lead(1), lines=EVENTS),
     "lead.expiry_warning": dict(lead=_lead(1), department="SMB", expires=NOW),
     "lead.expired_notice": dict(lead=_lead(1), owner="U0REP1", department="SMB"),
-    "log.logged": dict(activity=ACTIVITY, item=_item(1, owner=None), renewed=False, kind="call"),
+    "log.logged": dict(activity=ACTIVITY, item=_item(1, owner=None), renewed=False),
     "log.bad_kind": dict(given="dance", kinds=("call", "visit")),
     "log.usage": {},
     "log.owned_elsewhere": dict(lead="Acme", owner="U0REP1", department="Enterprise"),
     "log.future_date": dict(given="2031-01-01"),
     "log.old_date": dict(given="2020-01-01", days=90),
     "log.nothing_to_undo": dict(minutes=10),
-    "log.undone": dict(activity=ACTIVITY, kind="call", lead=_lead(1)),
+    "log.undone": dict(activity=ACTIVITY, lead=_lead(1)),
 }
 # Pieces of the modal (plain text, not messages); the modal itself is validated in test_log.
 MODAL_PIECES = {"kind_name", "modal_new_company"}

@@ -42,10 +42,9 @@ def log_command(
         return
     if args[0].casefold() in UNDO:
         undone = activities.undo(session, actor=user, now=now)
-        kind = render.text("log.kind_name", locale, kind=undone.activity.kind)
         ack(
             **render.message(
-                "log.undone", locale, activity=undone.activity, kind=kind, lead=undone.lead
+                "log.undone", locale, activity=undone.activity, lead=undone.lead
             ).ephemeral()
         )
         return

@@ -204,7 +204,6 @@ def logged_message(logged: activities.Logged, locale: str) -> render.Message:
         activity=logged.activity,
         item=logged.lead,
         renewed=logged.renewed,
-        kind=render.text("log.kind_name", locale, kind=logged.activity.kind),
     )
 
 
