@@ -61,7 +61,7 @@ def test_a_thread_waiting_for_the_write_lock_gives_the_gate_up(engine) -> None:
     """A writes, then waits outside the gate (as on a Slack call) before committing; B, in the
     gate, wants to write. B must let go of the gate while it waits for the write lock, or A can
     never come back to commit."""
-    a_wrote, a_may_commit, a_done, b_done = (threading.Event() for _ in range(4))
+    a_wrote, a_may_commit, b_in_gate, a_done, b_done = (threading.Event() for _ in range(5))
 
     def a() -> None:
         with PROCESS_GATE.held(), Session(engine) as session:
@@ -75,6 +75,7 @@ def test_a_thread_waiting_for_the_write_lock_gives_the_gate_up(engine) -> None:
 
     def b() -> None:
         with PROCESS_GATE.held(), Session(engine) as session:
+            b_in_gate.set()  # from here B keeps the gate unless it gives it up to wait
             session.add(Setting(key="b", value="1"))
             session.commit()
         b_done.set()
@@ -82,6 +83,7 @@ def test_a_thread_waiting_for_the_write_lock_gives_the_gate_up(engine) -> None:
     first = _in_thread(a)
     assert a_wrote.wait(QUICK_S)
     second = _in_thread(b)
+    assert b_in_gate.wait(QUICK_S)
     a_may_commit.set()
     assert a_done.wait(QUICK_S), "A could not get the gate back to commit"
     assert b_done.wait(QUICK_S), "B never wrote"
