@@ -30,7 +30,7 @@ def tokens(text: str | None) -> list[str]:
     try:
         return shlex.split(text)
     except ValueError:
-        raise InvalidInput("unbalanced_quotes", text=text or "") from None
+        raise InvalidInput("unbalanced_quotes", text=text) from None
 
 
 def as_user(token: str) -> str | None:

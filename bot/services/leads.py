@@ -267,7 +267,7 @@ def view(session: Session, words: list[str], *, actor: str) -> LeadView:
     _require_whole(words, rest, row.name)
     if row.owner_id == actor and not row.domain and _domain_of(words):
         lead, _rest = find(session, words, actor=actor)
-        return LeadView(lead=lead, department_name=info(session, lead).department_name)
+        return LeadView(lead=lead, department_name=row.department_name)
     return LeadView(lead=row, department_name=row.department_name)
 
 

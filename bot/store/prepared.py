@@ -36,7 +36,7 @@ class _Plan:
     def __init__(self, statement: Select | CompoundSelect | _Write, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         if "POSTCOMPILE" in compiled.string:
-            raise ValueError("a prepared read cannot take expanding IN parameters")
+            raise ValueError("a prepared statement cannot take expanding IN parameters")
         self.sql = compiled.string
         #: values built into the statement (literals, LIMIT): the caller gives the rest
         self.defaults = {
