@@ -18,10 +18,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from sqlalchemy.engine import Engine
 
 from bot.devslack.fake_slack import FakeSlack
@@ -35,7 +37,26 @@ except ImportError:  # pytest run without the repository root on sys.path
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
-SALESBOT = str(Path(sys.executable).with_name("salesbot"))
+ROOT = Path(__file__).resolve().parent.parent
+
+#: The instant every test starts at, ticking from there: ``SALESBOT_TEST_NOW`` (ISO 8601) or a
+#: Wednesday in the middle of a month. ``make dates`` runs the date-sensitive tests at month
+#: and year ends, a week across two months, DST changes and Chinese New Year.
+PINNED_AT = datetime.fromisoformat(os.environ.get("SALESBOT_TEST_NOW") or "2026-11-18T04:00:00Z")
+
+
+def salesbot_argv(*args: str) -> list[str]:
+    """The real ``salesbot`` command, its clock at this test's pinned time (tests/clocked.py)."""
+    return [sys.executable, "-m", "tests.clocked", repr(time.time()), *args]
+
+
+def salesbot_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment for a ``salesbot`` process: the shell's, less Slack and database settings,
+    plus ``env``; the repository on the import path for tests/clocked.py."""
+    base = {k: v for k, v in os.environ.items() if k not in _CLEARED}
+    path = os.pathsep.join(p for p in (str(ROOT), base.get("PYTHONPATH", "")) if p)
+    return {**base, "PYTHONPATH": path, **env}
+
 
 #: Variables that must never leak from the developer's shell into a test.
 _CLEARED = (
@@ -49,6 +70,29 @@ _CLEARED = (
     "SALESBOT_LOCALE",
     "SALESBOT_AUTO_MIGRATE",
 )
+
+
+#: Fixtures that start a process (a live server, a PostgreSQL cluster) or are built on one.
+_PROCESS_FIXTURES = {"server", "org", "crowd", "postgres", "socket_mode"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``needs_server`` every test that starts a process or runs on PostgreSQL, so that
+    ``make check`` can run the rest in seconds."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if hasattr(getattr(item, "module", None), "org"):  # the module's own, in-process org
+            fixtures.discard("org")
+        if fixtures & _PROCESS_FIXTURES or params.get("db_url") == "postgresql":
+            item.add_marker(pytest.mark.needs_server)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock() -> Iterator[None]:
+    """Every test starts at :data:`PINNED_AT`, never at today's date."""
+    with time_machine.travel(PINNED_AT, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -130,17 +174,18 @@ class LiveServer:
 
     def __init__(self, *, db_url: str, fake: FakeSlack, log_path: Path) -> None:
         self.fake, self.log_path, self.db_url = fake, log_path, db_url
-        env = {
-            **{k: v for k, v in os.environ.items() if k not in _CLEARED},
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": fake.url,
-            "DATABASE_URL": db_url,
-            "WEB_THREADS": "8",
-        }
+        env = salesbot_env(
+            {
+                "SLACK_BOT_TOKEN": TOKEN,
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": fake.url,
+                "DATABASE_URL": db_url,
+                "WEB_THREADS": "8",
+            }
+        )
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [SALESBOT, "serve", "--host", "127.0.0.1", "--port", "0"],
+            salesbot_argv("serve", "--host", "127.0.0.1", "--port", "0"),
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -258,7 +303,11 @@ def org(server: LiveServer, tmp_path: Path) -> LiveServer:
 
 def run_salesbot(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
     """Run the real ``salesbot`` command."""
-    full_env = {**{k: v for k, v in os.environ.items() if k not in _CLEARED}, **env}
     return subprocess.run(
-        [SALESBOT, *args], env=full_env, input=stdin, capture_output=True, text=True, timeout=120
+        salesbot_argv(*args),
+        env=salesbot_env(env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )

@@ -143,8 +143,12 @@ def test_leaderboard_by_week_and_month(org) -> None:
         tz = department(s, "Enterprise").timezone
         week = period("week", utcnow(), tz)
         month = period("month", utcnow(), tz)
+        # REP2 and REP1 inside both this week and this month, whichever starts later (a week
+        # may begin in the month before); REP3 in this month before this week, when there is
+        # such a time; MGR1 before both.
+        both = max(week.start, month.start)
         earlier = min(week.start, month.start) - timedelta(days=1)
-        rows = [("U0REP2", "hustle", week.start)] * 3 + [("U0REP1", "teamwork", week.start)] * 2
+        rows = [("U0REP2", "hustle", both)] * 3 + [("U0REP1", "teamwork", both)] * 2
         rows += [("U0REP3", None, month.start)] * 4 if month.start < week.start else []
         rows += [("U0MGR1", None, earlier)] * 9
         for recipient, value, at in rows:

@@ -3,14 +3,13 @@ back in the acknowledgement, through the same app as HTTP."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from bot.devslack.fake_socket import FakeSocketMode
-from tests.conftest import _CLEARED, SALESBOT, SECRET, TOKEN
+from tests.conftest import SECRET, TOKEN, salesbot_argv, salesbot_env
 
 
 @pytest.fixture
@@ -21,16 +20,17 @@ def socket_mode(fake_slack):  # type: ignore[no-untyped-def]
 
 
 def test_slash_command_over_socket_mode(socket_mode, fake_slack, tmp_path: Path) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in _CLEARED},
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_APP_TOKEN": "xapp-1-test",
-        "SLACK_API_URL": fake_slack.url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'socket.db'}",
-    }
+    env = salesbot_env(
+        {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_APP_TOKEN": "xapp-1-test",
+            "SLACK_API_URL": fake_slack.url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'socket.db'}",
+        }
+    )
     log = open(tmp_path / "socket.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen([SALESBOT, "serve", "--socket"], env=env, stdout=log, stderr=log)
+    process = subprocess.Popen(salesbot_argv("serve", "--socket"), env=env, stdout=log, stderr=log)
     try:
         envelope = socket_mode.send(
             "slash_commands",

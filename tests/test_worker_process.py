@@ -3,7 +3,6 @@ digest was due, it posts it once; restarted, it posts nothing more."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from bot.store.models import Department
-from tests.conftest import _CLEARED, SALESBOT, TOKEN
+from tests.conftest import TOKEN, salesbot_argv, salesbot_env
 from tests.digest_support import setup_org
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -27,14 +26,15 @@ def _weekly_posts(fake) -> list:  # type: ignore[no-untyped-def]
 
 
 def _run_worker(db_url: str, fake, log: Path, until) -> str:  # type: ignore[no-untyped-def]
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in _CLEARED},
-        "DATABASE_URL": db_url,
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_API_URL": fake.url,
-    }
+    env = salesbot_env(
+        {
+            "DATABASE_URL": db_url,
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_API_URL": fake.url,
+        }
+    )
     with open(log, "wb") as out:
-        process = subprocess.Popen([SALESBOT, "worker"], env=env, stdout=out, stderr=out)
+        process = subprocess.Popen(salesbot_argv("worker"), env=env, stdout=out, stderr=out)
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not until():
