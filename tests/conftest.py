@@ -172,7 +172,7 @@ class Reply:
 class LiveServer:
     """``salesbot serve`` in a subprocess, reached with signed requests like Slack's."""
 
-    def __init__(self, *, db_url: str, fake: FakeSlack, log_path: Path) -> None:
+    def __init__(self, *, db_url: str, fake: FakeSlack, log_path: Path, workers: int = 1) -> None:
         self.fake, self.log_path, self.db_url = fake, log_path, db_url
         env = salesbot_env(
             {
@@ -181,6 +181,7 @@ class LiveServer:
                 "SLACK_API_URL": fake.url,
                 "DATABASE_URL": db_url,
                 "WEB_THREADS": "8",
+                "WEB_CONCURRENCY": str(workers),
             }
         )
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.services import leads
 from bot.services.errors import NotFound
 from bot.services.names import name_key
-from bot.store.models import Department, Lead
+from bot.store.models import Department, Lead, Member
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -24,6 +24,9 @@ def session(engine):  # type: ignore[no-untyped-def]
         department = Department(name="Enterprise", name_key="enterprise")
         session.add(department)
         session.flush()
+        for user in ("U1", "U2"):
+            session.add(Member(user_id=user, department_id=department.id, role="rep"))
+        session.flush()  # an owner is a member of the lead's department (fk_lead_owner_member)
         for name, domain, owner in [
             ("Blue", None, None),
             ("Blue Harbor", "blueharbor.com", "U1"),

@@ -23,6 +23,7 @@ def _seed(session: Session) -> None:
     session.add(department)
     session.flush()
     session.add(Member(user_id="U1", department_id=department.id, role="rep"))
+    session.flush()  # an owner is a member of the lead's department (fk_lead_owner_member)
     session.add(Setting(key="locale", value="en"))
     for n, name in enumerate(["Acme", "Globex", "Initech"]):
         session.add(

@@ -122,9 +122,7 @@ def _lead_of(
             raise NotFound("lead.not_found", name=str(lead_id), suggestions=[], block="company")
         return lead, None
     if company is not None:
-        named = split_company(company.split())
-        if named is None:
-            raise InvalidInput("lead.bad_company", given=company, block="company")
+        named = leads.company_of(company.split(), block="company")
         return leads.row_by_keys(session, named) or _pool_lead(session, named, now), None
     if not words:
         raise InvalidInput("log.usage", block="company")
@@ -176,8 +174,7 @@ def log(
         created_at=now,
     )
     _INSERT_ACTIVITY.run(session.connection(), **activity._asdict())
-    renewed = lead.owner_id == actor
-    lead = leads.renew(session, lead, actor, occurred)
+    lead, renewed = leads.renew(session, lead, actor, occurred)
     session.commit()
     return Logged(
         activity=activity,

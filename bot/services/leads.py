@@ -12,6 +12,11 @@ Rules, in one place:
 * ``lost`` closes the deal and returns the customer to the pool at once, so another department
   may try later; the audit trail keeps who lost it and why.
 * Every change of owner, department or stage writes an :class:`OwnershipEvent`.
+* Every change of an existing lead locks its row first and re-checks its rules on the row as
+  committed now (:mod:`bot.store.locks`); a claim also locks the claimant's member row, so the
+  cap of ``max_leads_per_rep`` is counted inside the lock. The database itself holds the rule
+  that an owner is a member of the lead's department (a composite foreign key), and that a
+  lead has an owner exactly when it has a department.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from sqlmodel import Session, col, select
 
 from bot.services import departments as depts
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.services.names import Company, name_key, split_company
+from bot.services.names import MAX_NAME, Company, name_key, split_company
+from bot.store.locks import lock_lead, lock_member
 from bot.store.models import (
     ClaimConflict,
     Department,
@@ -49,6 +55,7 @@ COOLDOWN = timedelta(hours=24)
 SIMILARITY = 88  # rapidfuzz ratio on name keys, 0–100
 MIN_SIMILAR_KEY = 4
 LIST_LIMIT = 40
+MAX_REASON = 400  # ownership_event.reason, lead.lost_reason
 
 
 # ----------------------------------------------------------------- lookups
@@ -169,10 +176,15 @@ def by_keys(session: Session, company: Company) -> Lead | None:
     return _pick(_with_departments(session, {company.key}, domains), company)
 
 
-def company_of(words: list[str]) -> Company:
+def company_of(words: list[str], *, block: str | None = None) -> Company:
+    """The company a new lead is made from: refused when nothing usable was given, or when its
+    name or its key is longer than the columns that keep them."""
     company = split_company(words)
     if company is None:
-        raise InvalidInput("lead.bad_company", given=" ".join(words))
+        raise InvalidInput("lead.bad_company", given=" ".join(words), block=block)
+    longest = max(len(company.name), len(company.key))
+    if longest > MAX_NAME:
+        raise InvalidInput("lead.name_too_long", limit=MAX_NAME, length=longest, block=block)
     return company
 
 
@@ -511,8 +523,8 @@ def _refuse_owned(session: Session, lead: Lead, user: str, department: Departmen
 
 def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> Claimed:
     """Claim the customer named by ``words`` for the caller and the caller's department."""
-    _member, department = require_department(session, actor)
     company = company_of(words)
+    department = _locked_claimant(session, actor)
     lead = by_keys(session, company)
     if lead is None:
         _check_limit(session, actor, department)
@@ -535,6 +547,7 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
         except IntegrityError:
             # Another claim of the same customer committed first: that one won.
             session.rollback()
+            department = _locked_claimant(session, actor)
             lead = by_keys(session, company)
             if lead is None:
                 raise
@@ -548,6 +561,23 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
     return _claim_existing(session, lead, actor, department, words, now)
 
 
+def _locked_claimant(session: Session, actor: str) -> Any:
+    """The claimant's department, read inside a lock of their member row (refused, with
+    nothing written, when they are in none): a rep's claims run one at a time."""
+    require_department(session, actor)
+    lock_member(session, actor)
+    return require_department(session, actor)[1]
+
+
+def _locked(session: Session, lead: Lead) -> Lead:
+    """``lead`` locked and as committed now (see :mod:`bot.store.locks`)."""
+    fresh = lock_lead(session, lead.id)
+    if fresh is None:
+        session.rollback()
+        raise NotFound("lead.not_found", name=lead.name, suggestions=[])
+    return fresh
+
+
 def _claim_existing(
     session: Session,
     lead: Lead,
@@ -556,6 +586,9 @@ def _claim_existing(
     words: list[str],
     now: datetime,
 ) -> Claimed:
+    """Claim a lead that exists, inside the claimant's member lock: the lead is locked too and
+    every rule checked on it as committed now."""
+    lead = _locked(session, lead)
     if lead.owner_id == actor:
         _gain_domain(session, lead, actor, words)
         session.commit()
@@ -615,7 +648,7 @@ def claim_by_id(session: Session, *, actor: str, lead_id: int, now: datetime) ->
     lead = session.get(Lead, lead_id)
     if lead is None:
         raise NotFound("lead.not_found", name=str(lead_id), suggestions=[])
-    _member, department = require_department(session, actor)
+    department = _locked_claimant(session, actor)
     return _claim_existing(session, lead, actor, department, [lead.name], now)
 
 
@@ -632,6 +665,7 @@ def _to_pool(lead: Lead, now: datetime) -> None:
 
 def release(session: Session, *, actor: str, words: list[str], now: datetime) -> LeadInfo:
     lead, _rest = find(session, words)
+    lead = _locked(session, lead)
     if lead.owner_id is None:
         raise Conflict("lead.in_pool", lead=lead.name)
     _require_owner_or_manager(session, actor, lead, "lead.release_denied")
@@ -699,6 +733,7 @@ def transfer(
     session: Session, *, actor: str, words: list[str], to_user: str, now: datetime
 ) -> Transfer:
     lead, _rest = find(session, words)
+    lead = _locked(session, lead)
     if lead.owner_id is None:
         raise Conflict("lead.in_pool", lead=lead.name)
     if lead.owner_id == to_user:
@@ -767,8 +802,11 @@ def decide(
     request = session.get(TransferRequest, request_id)
     if request is None:
         raise NotFound("lead.request_not_found")
-    lead = session.get(Lead, request.lead_id)
-    assert lead is not None
+    lead = lock_lead(session, request.lead_id)
+    if lead is None:
+        raise NotFound("lead.request_not_found")
+    # Read again inside the lead's lock: a second approver waits here, then sees the decision.
+    session.refresh(request)
     _member, target_department = _target(session, request.to_user)
     if not (
         depts.is_admin(session, actor) or depts.is_manager_of(session, actor, target_department)
@@ -820,11 +858,14 @@ def set_stage(
 ) -> StageChange:
     if stage not in STAGES:
         raise InvalidInput("lead.bad_stage", given=stage, stages=STAGES)
+    lead = _locked(session, lead)
     if lead.owner_id is None:
         raise Conflict("lead.in_pool", lead=lead.name)
     _require_owner_or_manager(session, actor, lead, "lead.stage_denied")
     if stage == "won" and amount_cents is None:
         raise InvalidInput("lead.won_needs_amount", lead=lead.name)
+    if reason is not None and len(reason) > MAX_REASON:
+        raise InvalidInput("lead.reason_too_long", limit=MAX_REASON, length=len(reason))
     before = lead.stage
     owner_info = snapshot(session, lead)
     action = stage if stage in CLOSED else "stage"
@@ -906,7 +947,7 @@ def history(session: Session, lead: Lead) -> list[HistoryLine]:
     events = session.exec(
         select(OwnershipEvent)
         .where(OwnershipEvent.lead_id == lead.id)
-        .order_by(col(OwnershipEvent.at), col(OwnershipEvent.id))
+        .order_by(col(OwnershipEvent.id))  # commit order (see bot.store.locks)
     ).all()
     names = {d.id: d.name for d in session.exec(select(Department)).all()}
     return [
@@ -919,27 +960,39 @@ def history(session: Session, lead: Lead) -> list[HistoryLine]:
     ]
 
 
+_LEADS = Lead.__table__
 _RENEW_ACTIVITY = (
-    update(Lead.__table__)
-    .where(Lead.__table__.c.id == bindparam("lead_id"))
+    update(_LEADS)
+    .where(_LEADS.c.id == bindparam("lead_id"), _LEADS.c.owner_id == bindparam("owner"))
     .values(last_activity_at=bindparam("at"), updated_at=bindparam("at"))
 )
-#: A renewal by the owner's activity; of an open claim, its protection too.
-_RENEW = PreparedWrite(_RENEW_ACTIVITY)
-_RENEW_CLAIM = PreparedWrite(_RENEW_ACTIVITY.values(expires_at=bindparam("until"), warned_at=None))
+#: A renewal by the owner's activity; of an open claim (not won meanwhile), its protection too.
+_RENEW = PreparedWrite(_RENEW_ACTIVITY.where(_LEADS.c.stage == bindparam("stage")))
+_RENEW_CLAIM = PreparedWrite(
+    _RENEW_ACTIVITY.where(_LEADS.c.stage != "won").values(
+        expires_at=bindparam("until"), warned_at=None
+    )
+)
 
 
-def renew(session: Session, lead: Any, user: str, now: datetime) -> Any:
+def renew(session: Session, lead: Any, user: str, now: datetime) -> tuple[Any, bool]:
     """A logged activity by the owner restarts the protection period (caller commits).
 
     ``lead`` is a row from :data:`_LEAD_ROW` (every /log runs this, and reads no ORM object);
-    the answer is the same row with the values now stored. One prepared ``UPDATE``.
+    the answer is the same row with the values now stored, and whether it was renewed. One
+    prepared ``UPDATE``, conditional on the owner and stage it read: a renewal never lands on a
+    lead that changed hands or was won meanwhile.
     """
     if lead.owner_id != user:
-        return lead
+        return lead, False
+    connection, state = session.connection(), {"lead_id": lead.id, "owner": user, "at": now}
     if lead.stage == "won" or lead.department_claim_days is None:
-        _RENEW.run(session.connection(), lead_id=lead.id, at=now)
-        return lead._replace(last_activity_at=now, updated_at=now)
+        renewed = _RENEW.run(connection, **state, stage=lead.stage)
+        return lead._replace(last_activity_at=now, updated_at=now), renewed == 1
     until = max(expiry(lead.department_claim_days, now), lead.expires_at or now)
-    _RENEW_CLAIM.run(session.connection(), lead_id=lead.id, at=now, until=until)
-    return lead._replace(last_activity_at=now, updated_at=now, expires_at=until, warned_at=None)
+    renewed = _RENEW_CLAIM.run(connection, **state, until=until)
+    if renewed != 1:
+        return lead, False
+    return lead._replace(
+        last_activity_at=now, updated_at=now, expires_at=until, warned_at=None
+    ), True

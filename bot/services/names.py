@@ -194,7 +194,7 @@ def split_company(words: list[str]) -> Company | None:
         domain = domain_key(words[-1])
         if len(words) > 1:
             words = words[:-1]
-    name = " ".join(words).strip()[:MAX_NAME]
+    name = " ".join(words).strip()
     key = name_key(name)
     if not key:
         return None

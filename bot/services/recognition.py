@@ -29,7 +29,6 @@ from bot.periods import Period, period
 from bot.services.departments import (
     admin_ids,
     department_of,
-    get_member,
     is_admin,
     is_manager_of,
     managers_of,
@@ -37,7 +36,8 @@ from bot.services.departments import (
     workspace_setting,
 )
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
-from bot.store.models import Department, Feedback, Kudos, Member, Setting
+from bot.store.locks import lock_member
+from bot.store.models import Department, Feedback, Kudos, Setting
 
 DEFAULT_DAILY_KUDOS = 5
 ALLOWANCE_KEY = "kudos_per_day"
@@ -157,12 +157,10 @@ def give_kudos(
     tag = (value or "").strip().lstrip("#").strip() or None
     if tag is not None and len(tag) > MAX_VALUE:
         raise InvalidInput("kudos.bad_value", value=tag, most=MAX_VALUE)
-    # One giver's kudos are serialised, so two at once cannot both take the last one: on
-    # PostgreSQL by locking the giver's member row; on SQLite the INSERT below is the first
-    # write of the transaction and takes the database's write lock, and the count after it
-    # sees every kudos committed before.
-    if get_member(session, giver) is not None:
-        session.exec(select(Member).where(Member.user_id == giver).with_for_update()).first()
+    # One giver's kudos are serialised, so two at once cannot both take the last one: the
+    # giver's member row is locked (made, in no department, for a guest), and the count
+    # after it sees every kudos committed before (bot.store.locks).
+    lock_member(session, giver)
     department = department_of(session, recipient)
     kudos = Kudos(
         giver_id=giver,

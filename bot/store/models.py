@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -50,6 +60,10 @@ class Member(SQLModel, table=True):
     """A Slack user known to salesbot: in at most one department, as rep or manager."""
 
     __tablename__ = "member"
+    #: the target of the lead's (owner, department) foreign key
+    __table_args__ = (
+        UniqueConstraint("user_id", "department_id", name="uq_member_user_department"),
+    )
     user_id: str = Field(primary_key=True, max_length=32)
     department_id: int | None = Field(
         default=None, foreign_key="department.id", index=True, ondelete="SET NULL"
@@ -62,12 +76,24 @@ class Member(SQLModel, table=True):
 
 
 class Lead(SQLModel, table=True):
-    """A customer. Each of its two keys is unique: a claim matching either is the same customer."""
+    """A customer. Each of its two keys is unique: a claim matching either is the same customer.
+
+    The owner is a member of the lead's department, and a lead has an owner exactly when it
+    has a department: the database holds both rules (migration 0002).
+    """
 
     __tablename__ = "lead"
     __table_args__ = (
         Index("ix_lead_owner_expires", "owner_id", "expires_at"),
         Index("ix_lead_department_stage", "department_id", "stage"),
+        ForeignKeyConstraint(
+            ["owner_id", "department_id"],
+            ["member.user_id", "member.department_id"],
+            name="fk_lead_owner_member",
+        ),
+        CheckConstraint(
+            "(owner_id IS NULL) = (department_id IS NULL)", name="ck_lead_owner_department"
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
@@ -85,12 +111,15 @@ class Lead(SQLModel, table=True):
     last_activity_at: datetime | None = None
     expires_at: datetime | None = Field(default=None, index=True)
     warned_at: datetime | None = None
+    #: counts the locked changes of this row (bot.store.locks)
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
 class OwnershipEvent(SQLModel, table=True):
-    """The audit trail: every change of owner, department or stage."""
+    """The audit trail: every change of owner, department or stage, in ``id`` order, which is
+    the order their transactions committed (each is written inside its lead's lock)."""
 
     __tablename__ = "ownership_event"
     id: int | None = Field(default=None, primary_key=True)
@@ -192,6 +221,16 @@ class Feedback(SQLModel, table=True):
 
 class TransferRequest(SQLModel, table=True):
     __tablename__ = "transfer_request"
+    #: one pending request per lead
+    __table_args__ = (
+        Index(
+            "uq_transfer_request_pending",
+            "lead_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="lead.id", index=True, ondelete="CASCADE")
     from_user: str = Field(max_length=32)
