@@ -18,7 +18,8 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
 import handlers
@@ -47,6 +48,29 @@ class SalesApp(App):
                 session.close()
 
 
+#: Failures of the database that are not the request's fault: it is slow, locked or away.
+_DATABASE_BUSY = (OperationalError, PoolTimeout, TimeoutError)
+
+
+def has_nul(value: Any) -> bool:
+    """Whether a NUL character hides anywhere in a request's body (no database keeps it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def _ephemeral(reply: render.Message) -> BoltResponse:
+    return BoltResponse(
+        status=200,
+        body=json.dumps(reply.ephemeral()),
+        headers={"content-type": ["application/json;charset=utf-8"]},
+    )
+
+
 def _user_of(body: dict[str, Any]) -> str | None:
     user = body.get("user_id") or body.get("user")
     if isinstance(user, dict):
@@ -71,6 +95,10 @@ class RequestContext(Middleware):
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse | None:
         context, body = req.context, req.body
+        if has_nul(body):
+            log.warning("refused a %s holding a NUL character", _kind(body))
+            reply = render.message("errors.bad_characters", self.settings.salesbot_locale)
+            return _ephemeral(reply) if "command" in body else BoltResponse(status=200, body="")
         # The app's own client (Bolt builds a plain one per request): it gives the process's
         # gate up while it waits on Slack (bot.gate), as does respond(). Listeners never change
         # its token, so one client serves every thread.
@@ -124,6 +152,10 @@ def build_app(
         locale = context.get("locale")
         if isinstance(error, ServiceError):
             reply = render.message(error.template_path, locale, **error.data)
+        elif isinstance(error, _DATABASE_BUSY):
+            ref = secrets.token_hex(3).upper()
+            logger.warning("database busy (ref %s) handling %s: %s", ref, _kind(body), error)
+            reply = render.message("errors.database_busy", locale)
         else:
             ref = secrets.token_hex(3).upper()
             logger.exception("unexpected error (ref %s) handling %s", ref, _kind(body))
@@ -140,11 +172,7 @@ def build_app(
                 headers={"content-type": ["application/json;charset=utf-8"]},
             )
         if "command" in body:
-            return BoltResponse(
-                status=200,
-                body=json.dumps(reply.ephemeral()),
-                headers={"content-type": ["application/json;charset=utf-8"]},
-            )
+            return _ephemeral(reply)
         if body.get("response_url"):
             respond(**reply.ephemeral(), replace_original=False)
         return BoltResponse(status=200, body="")

@@ -2,6 +2,13 @@
 
 Gunicorn (gthread workers) serves it; the Bolt app is built once per worker process, after the
 fork, so no database connection is shared across processes.
+
+Every request to ``/slack/events`` passes a front door before Bolt sees it: a body over
+:data:`MAX_BODY` is refused from its ``Content-Length`` without being read (413); a request
+whose timestamp is not a number of seconds within five minutes, or whose signature does not
+match, is refused (401) with nothing taken from its body, nothing sent anywhere and one log
+line that holds no part of the body; a signed body Bolt could not parse is a 400. Only then
+does Bolt dispatch it.
 """
 
 from __future__ import annotations
@@ -9,49 +16,132 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
+import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
+from urllib.parse import parse_qsl
 
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.engine import Engine
 
 from bot.app import build_app
 from bot.config import Settings
 from bot.gate import GATE
-from bot.store.db import make_engine, ping
+from bot.store.db import WEB_STATEMENT_TIMEOUT_S, make_engine, ping
 
 log = logging.getLogger("salesbot.web")
 
 StartResponse = Callable[..., Any]
 
+#: Slack's largest payloads (a modal submission with many blocks) stay well below this.
+MAX_BODY = 1024 * 1024
+#: How old a signed request may be, as Slack's own verification allows.
+MAX_AGE_S = 5 * 60
+#: /healthz answers within this, whatever the database does.
+HEALTH_TIMEOUT_S = 1.0
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
-def make_wsgi(app: App, engine: Engine) -> Callable[[dict, StartResponse], Iterable[bytes]]:
+
+def _answer(start_response: StartResponse, status: str, body: dict) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+class FrontDoor:
+    """What a request to ``/slack/events`` must pass before Bolt sees it (see the module)."""
+
+    def __init__(self, signing_secret: str) -> None:
+        self.verifier = SignatureVerifier(signing_secret)
+
+    def refuse(self, environ: dict) -> tuple[str, str] | None:
+        """Read and check the request; (status, reason) to refuse it, or None when it may pass
+        (its body is then in ``environ["wsgi.input"]``, read whole)."""
+        if environ.get("REQUEST_METHOD") != "POST":
+            return "405 Method Not Allowed", "method"
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return "400 Bad Request", "length"
+        if length < 0:
+            return "400 Bad Request", "length"
+        if length > MAX_BODY:
+            return "413 Content Too Large", "too_large"
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
+        if not _TIMESTAMP.fullmatch(timestamp) or abs(time.time() - int(timestamp)) > MAX_AGE_S:
+            return "401 Unauthorized", "timestamp"
+        body = environ["wsgi.input"].read(length) if length else b""
+        if len(body) != length:
+            return "400 Bad Request", "length"
+        if not self.verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+            return "401 Unauthorized", "signature"
+        environ["wsgi.input"] = io.BytesIO(body)
+        if not _parses(body, environ.get("CONTENT_TYPE")):
+            return "400 Bad Request", "body"
+        return None
+
+
+def _parses(body: bytes, content_type: str | None) -> bool:
+    """Whether Bolt can read ``body``: JSON, or a form whose ``payload`` (if any) is a JSON
+    object."""
+    try:
+        text = body.decode()
+        if (content_type or "").startswith("application/json") or text.startswith("{"):
+            return isinstance(json.loads(text), dict)
+        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+        return payload is None or isinstance(json.loads(payload), dict)
+    except ValueError:
+        return False
+
+
+def make_wsgi(
+    app: App, engine: Engine, signing_secret: str
+) -> Callable[[dict, StartResponse], Iterable[bytes]]:
     """The WSGI app; on SQLite each request's work runs inside the process's gate
     (:mod:`bot.gate`), its body read from the client before."""
     slack = SlackRequestHandler(app, path="/slack/events")
+    door = FrontDoor(signing_secret)
     gated = engine.dialect.name == "sqlite"
+    health = ThreadPoolExecutor(max_workers=2, thread_name_prefix="healthz")
 
     def wsgi(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz":
+        path = environ.get("PATH_INFO")
+        if path == "/healthz":
             try:
-                ping(engine)
-                status, body = "200 OK", {"ok": True, "database": "ok"}
+                health.submit(ping, engine).result(timeout=HEALTH_TIMEOUT_S)
+                return _answer(start_response, "200 OK", {"ok": True, "database": "ok"})
+            except FutureTimeout:
+                log.warning("healthz: the database did not answer within %ss", HEALTH_TIMEOUT_S)
             except Exception as error:  # the database is down: say so, do not crash
-                log.warning("healthz: database unreachable: %s", error)
-                status, body = "503 Service Unavailable", {"ok": False, "database": "unreachable"}
-            data = json.dumps(body).encode()
-            start_response(
-                status,
-                [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+                log.warning("healthz: database unreachable: %s", type(error).__name__)
+            return _answer(
+                start_response,
+                "503 Service Unavailable",
+                {"ok": False, "database": "unreachable"},
             )
-            return [data]
+        if path != "/slack/events":
+            return _answer(start_response, "404 Not Found", {"ok": False, "error": "not_found"})
+        refused = door.refuse(environ)
+        if refused is not None:
+            status, reason = refused
+            log.warning(
+                "refused a request to /slack/events: %s (%s bytes, from %s)",
+                reason,
+                environ.get("CONTENT_LENGTH") or 0,
+                environ.get("REMOTE_ADDR", "?"),
+            )
+            return _answer(start_response, status, {"ok": False, "error": reason})
         if not gated:
             return slack(environ, start_response)
-        # a client slow to send its body must not hold the gate
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length else b"")
         with GATE.held():
             return slack(environ, start_response)
 
@@ -84,5 +174,9 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Callable[[dict, StartResponse], Iterable[bytes]]:
-        engine = make_engine(self.settings.database_url)
-        return make_wsgi(build_app(self.settings, engine=engine), engine)
+        engine = make_engine(
+            self.settings.database_url, statement_timeout_s=WEB_STATEMENT_TIMEOUT_S
+        )
+        return make_wsgi(
+            build_app(self.settings, engine=engine), engine, self.settings.slack_signing_secret
+        )

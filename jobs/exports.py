@@ -38,11 +38,24 @@ def _cell(value: Any, tz: ZoneInfo) -> Any:
     return "" if value is None else value
 
 
+#: A cell starting with one of these is a formula to a spreadsheet (OWASP's CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """``value`` as a spreadsheet shows it as text: a string that would start a formula gets a
+    leading apostrophe (OWASP); numbers and everything else are kept."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv(header: str, rows: list[list[Any]]) -> bytes:
+    """Every export's CSV: a UTF-8 BOM, the header, then the rows with every cell made safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(html.unescape(header).split(","))
-    writer.writerows(rows)
+    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: spreadsheets read UTF-8
 
 

@@ -107,6 +107,8 @@ SAMPLES = {
     "log.usage": {},
     "log.owned_elsewhere": dict(lead="Acme", owner="U0REP1", department="Enterprise"),
     "log.future_date": dict(given="2031-01-01"),
+    "lead.name_too_long": dict(limit=200, length=600),
+    "lead.reason_too_long": dict(limit=400, length=401),
     "log.old_date": dict(given="2020-01-01", days=90),
     "log.nothing_to_undo": dict(minutes=10),
     "log.undone": dict(activity=ACTIVITY, lead=_lead(1)),

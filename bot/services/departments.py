@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from bot.render import LOCALES
 from bot.schedule import parse_time, parse_weekly
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.store.models import Department, Member, Setting, utcnow
+from bot.store.models import Department, Lead, Member, Setting, utcnow
 from bot.store.prepared import Prepared
 
 ROLES = ("rep", "manager")
@@ -37,8 +37,9 @@ OPTIONS: dict[str, str] = {
     "max_leads_per_rep": "200",
 }
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+#: Slack ids, at most as long as the columns that keep them (32 characters).
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,31}$")
 
 
 def name_key(name: str) -> str:
@@ -292,9 +293,26 @@ def _place_member(
             department=other.name if other else "?",
             target=department.name,
         )
+    if member.department_id not in (None, department.id):
+        require_no_leads(session, user_id, session.get(Department, member.department_id))
     member.department_id, member.role, member.updated_at = department.id, role, utcnow()
     session.add(member)
     return member
+
+
+def require_no_leads(session: Session, user_id: str, department: Department | None) -> None:
+    """Refuse to take someone out of their department while they own leads there: an owner is
+    a member of the lead's department (the database holds that rule too)."""
+    owned = session.exec(
+        select(func.count()).select_from(Lead).where(Lead.owner_id == user_id)
+    ).one()
+    if owned:
+        raise Conflict(
+            "member_has_leads",
+            user=user_id,
+            count=owned,
+            department=department.name if department else "?",
+        )
 
 
 def add_member(
@@ -304,8 +322,9 @@ def add_member(
     if role not in ROLES:
         raise InvalidInput("bad_role", value=role, roles=list(ROLES))
     check_user_id(user_id)
-    if role == "manager":
-        require_admin(session, actor)
+    current = session.get(Member, user_id)
+    if role == "manager" or (current is not None and current.role == "manager"):
+        require_admin(session, actor)  # only admins make or unmake a manager
     else:
         require_manager_or_admin(session, actor, department)
     member = _place_member(session, department, user_id, role)
@@ -324,6 +343,7 @@ def remove_member(
         raise NotFound("member_not_in_department", user=user_id, department=department.name)
     if member.role == "manager":
         require_admin(session, actor)
+    require_no_leads(session, user_id, department)
     member.department_id, member.role, member.updated_at = None, None, utcnow()
     session.add(member)
     session.commit()

@@ -22,6 +22,7 @@ from bot.services.departments import (
     check_channel,
     name_key,
     parse_option,
+    require_no_leads,
     valid_user_id,
     workspace_setting,
 )
@@ -204,6 +205,10 @@ def import_setup(*, session: Session, text: str) -> SetupResult:
         for role, key in (("manager", "managers"), ("rep", "reps")):
             for user_id in entry[key]:
                 member = session.get(Member, user_id) or Member(user_id=user_id)
+                if member.department_id not in (None, department.id):
+                    require_no_leads(
+                        session, user_id, session.get(Department, member.department_id)
+                    )
                 member.department_id, member.role, member.updated_at = department.id, role, now
                 session.add(member)
                 result.members += 1

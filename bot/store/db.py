@@ -22,8 +22,24 @@ from bot.gate import GATE
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str, **kwargs: object) -> Engine:
+#: Seconds to wait for a PostgreSQL connection to open.
+CONNECT_TIMEOUT_S = 3
+#: What a request may spend in one statement, in a lock wait, or waiting for a pooled
+#: connection, so that a command still answers within Slack's three seconds.
+WEB_STATEMENT_TIMEOUT_S = 2.0
+#: The same for the worker and the command line, whose jobs read more.
+JOB_STATEMENT_TIMEOUT_S = 120.0
+
+
+def make_engine(
+    url: str, *, statement_timeout_s: float = JOB_STATEMENT_TIMEOUT_S, **kwargs: object
+) -> Engine:
     """An engine tuned per backend.
+
+    PostgreSQL: connections open within :data:`CONNECT_TIMEOUT_S`; a statement, a lock wait
+    and a wait for a pooled connection each end after ``statement_timeout_s`` (web processes
+    pass :data:`WEB_STATEMENT_TIMEOUT_S`), and the request gets "the database is busy,
+    nothing was changed" instead of hanging.
 
     SQLite: one file shared by threads and processes, so WAL journaling and a busy timeout
     let concurrent writers queue instead of failing with "database is locked". Both pools keep
@@ -51,7 +67,17 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
         _queue_sqlite_writers(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    timeout_ms = int(statement_timeout_s * 1000)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=min(statement_timeout_s, 30),
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "options": f"-c statement_timeout={timeout_ms} -c lock_timeout={timeout_ms}",
+        },
+        **kwargs,
+    )
 
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
