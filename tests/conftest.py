@@ -76,10 +76,29 @@ _CLEARED = (
 _PROCESS_FIXTURES = {"server", "org", "crowd", "postgres", "socket_mode"}
 
 
+#: Modules whose tests read the calendar (periods, allowances, expiry, digests): ``make dates``
+#: runs them at several fixed instants.
+_CALENDAR_MODULES = {
+    "test_kudos",
+    "test_report",
+    "test_export",
+    "test_home",
+    "test_targets",
+    "test_log",
+    "test_periods",
+    "test_expire_claims",
+    "test_digest",
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``needs_server`` every test that starts a process or runs on PostgreSQL, so that
-    ``make check`` can run the rest in seconds."""
+    ``make check`` can run the rest in seconds; mark ``dates`` those that read the calendar."""
     for item in items:
+        if getattr(item, "module", None) and item.module.__name__.split(".")[-1] in (
+            _CALENDAR_MODULES
+        ):
+            item.add_marker(pytest.mark.dates)
         params = getattr(getattr(item, "callspec", None), "params", {})
         fixtures = set(getattr(item, "fixturenames", ()))
         if hasattr(getattr(item, "module", None), "org"):  # the module's own, in-process org
