@@ -5,8 +5,15 @@ so no restart, retry, second worker or manual ``run-job`` posts twice. ``deliver
 what is due. A row is leased before sending (a conditional UPDATE only one worker can win), so
 two workers never send the same row at once. A failed post stays: HTTP 429 waits Retry-After,
 5xx and network errors back off exponentially (30 s doubling, at most an hour); nothing is
-dropped. The one window left is a crash after Slack accepted a post and before the row is
-marked sent: that row is sent again when its lease runs out (at-least-once at that edge).
+dropped.
+
+A crash after Slack accepted a post and before the row is marked sent would send it again
+when the lease runs out. To close that window, every message carries its outbox key as Slack
+message metadata (``event_type`` :data:`METADATA_TYPE`), and the lease counts the attempt
+before the send: a row leased again after an attempt first reads the channel's recent history
+(``conversations.history`` with ``include_all_metadata``) and, when a message with its key is
+there, is marked sent without posting. Files carry no metadata; an upload interrupted at that
+edge is sent again (at-least-once).
 
 A row whose payload holds ``{"file": {...}}`` is a file: it is uploaded with the
 ``files_upload_v2`` flow (get an upload URL, send the bytes, complete the upload into the
@@ -34,6 +41,9 @@ from bot.store.models import Outbox
 log = logging.getLogger("salesbot.outbox")
 
 LEASE = timedelta(minutes=2)
+METADATA_TYPE = "salesbot_outbox"
+#: How many recent messages of a channel are searched for an earlier attempt's post.
+HISTORY_LIMIT = 100
 FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 
@@ -78,7 +88,7 @@ def _lease(engine: Engine, row_id: int, now: datetime) -> bool:
         result = connection.execute(
             update(Outbox)
             .where(Outbox.id == row_id, Outbox.sent_at.is_(None), Outbox.next_attempt_at <= now)
-            .values(next_attempt_at=now + LEASE)
+            .values(next_attempt_at=now + LEASE, attempts=Outbox.attempts + 1)
         )
     return result.rowcount == 1
 
@@ -113,9 +123,11 @@ def deliver_due(
         with Session(engine, expire_on_commit=False) as session:
             row = session.get(Outbox, row_id)
             assert row is not None
-            row.attempts += 1
             try:
-                _send(client, row.channel, row.payload)
+                if row.attempts > 1 and _already_posted(client, row.channel, row.key):
+                    log.info("outbox %s: found in the channel from an earlier attempt", row.key)
+                else:
+                    _send(client, row.channel, row.payload, row.key)
             except Exception as error:  # Slack or the network failed: keep it and retry later
                 row.next_attempt_at = now + _retry_delay(error, row.attempts)
                 row.last_error = f"{type(error).__name__}: {error}"[:400]
@@ -130,13 +142,41 @@ def deliver_due(
     return report
 
 
-def _send(client: WebClient, channel: str, payload: dict[str, Any]) -> None:
+def _conversation(client: WebClient, channel: str) -> str:
+    """The conversation a post to ``channel`` lands in: for a person, their DM with the app."""
+    if channel[:1] in ("U", "W"):
+        return client.conversations_open(users=channel)["channel"]["id"]
+    return channel
+
+
+def _already_posted(client: WebClient, channel: str, key: str) -> bool:
+    """Whether a message carrying outbox ``key`` is among the conversation's recent ones. A
+    history that cannot be read counts as not posted (the row is sent: at-least-once)."""
+    try:
+        history = client.conversations_history(
+            channel=_conversation(client, channel),
+            limit=HISTORY_LIMIT,
+            include_all_metadata=True,
+        )
+    except SlackApiError as error:
+        log.warning("outbox %s: cannot read the history of %s: %s", key, channel, error)
+        return False
+    for message in history.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        if metadata.get("event_type") == METADATA_TYPE and (
+            (metadata.get("event_payload") or {}).get("key") == key
+        ):
+            return True
+    return False
+
+
+def _send(client: WebClient, channel: str, payload: dict[str, Any], key: str) -> None:
     upload = payload.get("file")
     if upload is None:
-        client.chat_postMessage(channel=channel, **payload)
+        metadata = {"event_type": METADATA_TYPE, "event_payload": {"key": key}}
+        client.chat_postMessage(channel=channel, **payload, metadata=metadata)
         return
-    if channel[:1] in ("U", "W"):  # a person: their DM with the app
-        channel = client.conversations_open(users=channel)["channel"]["id"]
+    channel = _conversation(client, channel)
     client.files_upload_v2(
         channel=channel,
         content=base64.b64decode(upload["content_b64"]),

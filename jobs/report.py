@@ -16,6 +16,8 @@ class JobReport:
     #: outbox keys delivered and kept for a retry by the delivery that followed
     sent: list[str] = field(default_factory=list)
     retrying: list[str] = field(default_factory=list)
+    #: rows removed by housekeeping (processed events past Slack's retry window)
+    pruned: int = 0
 
     def queued(self, key: str, added: bool) -> None:
         """Record an outbox key this run added, or found already there."""

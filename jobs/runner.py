@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
 
 from bot import render
 from bot.config import Settings
 from bot.services.errors import ServiceError
 from bot.slack_client import make_client
 from bot.store.db import make_engine
+from bot.store.models import ProcessedEvent
 from jobs import digests, expire_claims, outbox
 from jobs.report import JobReport
 
@@ -34,12 +37,30 @@ def deliver_outbox_job(
     return JobReport(sent=delivered.sent, retrying=delivered.retrying)
 
 
+#: How long a Slack event id is remembered: Slack re-sends an event within minutes (three
+#: retries, the last about five minutes after the first attempt); a day is ample.
+EVENT_RETENTION = timedelta(days=1)
+
+
+def prune_events_job(
+    engine: Engine, client: WebClient, now: datetime, department: str | int | None
+) -> JobReport:
+    """Forget the ids of events received longer ago than :data:`EVENT_RETENTION`."""
+    with Session(engine) as session:
+        removed = session.execute(
+            delete(ProcessedEvent).where(col(ProcessedEvent.received_at) < now - EVENT_RETENTION)
+        )
+        session.commit()
+    return JobReport(pruned=removed.rowcount)
+
+
 JOBS: dict[str, Job] = {
     "daily-digest": digests.daily_digest_job,
     "weekly-digest": digests.weekly_digest_job,
     "agenda": digests.agenda_job,
     "expire-claims": expire_claims.expire_claims_job,
     "deliver-outbox": deliver_outbox_job,
+    "prune-events": prune_events_job,
 }
 
 

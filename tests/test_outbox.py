@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
 from datetime import timedelta
 
 from sqlmodel import Session, select
 
 from bot.config import load_settings
-from bot.store.models import Outbox, utcnow
+from bot.store.models import Outbox, ProcessedEvent, utcnow
 from jobs.outbox import deliver_due, enqueue
-from jobs.runner import worker_client
-from tests.conftest import run_salesbot
+from jobs.runner import run_job, worker_client
+from tests.conftest import run_salesbot, salesbot_argv, salesbot_env
 
 KEY = "daily-digest:1:2026-11-23"
 
@@ -83,3 +85,48 @@ def test_run_job_deliver_outbox_twice_posts_once(db_url, fake_slack, engine) -> 
         assert done.returncode == 0, done.stderr
         assert expected in done.stdout
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_worker_killed_mid_delivery_does_not_post_twice(db_url, fake_slack, engine) -> None:
+    """Slack accepted the post, the worker died before it heard: the next run finds the post by
+    its outbox key in the channel's history and marks the row sent instead of posting again."""
+    now = utcnow()
+    with Session(engine) as session:
+        for n, channel in enumerate(("C0ENT", "U0REP1")):
+            enqueue(session, key=f"{KEY}:{n}", channel=channel, payload={"text": "hi"}, now=now)
+    env = {"DATABASE_URL": db_url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake_slack.url}
+    fake_slack.slow_next("chat.postMessage", 30)
+    worker = subprocess.Popen(
+        salesbot_argv("run-job", "deliver-outbox"),
+        env=salesbot_env(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        fake_slack.wait_for("chat.postMessage", 1, timeout=30)  # the post landed in Slack …
+    finally:
+        worker.send_signal(signal.SIGKILL)  # … and the worker died before it heard
+        worker.wait(timeout=10)
+    with Session(engine) as session:
+        first = session.exec(select(Outbox).where(Outbox.key == f"{KEY}:0")).one()
+        assert first.sent_at is None and first.attempts == 1
+    later = (now + timedelta(minutes=3)).isoformat()
+    done = run_salesbot("run-job", "deliver-outbox", "--at", later, env=env)
+    assert done.returncode == 0, done.stderr
+    posts = [c for c in fake_slack.calls_to("chat.postMessage") if c.failed is None]
+    assert [c.body["channel"] for c in posts] == ["C0ENT", "U0REP1"], posts
+    assert all(c.body["metadata"]["event_payload"]["key"].startswith(KEY) for c in posts)
+    with Session(engine) as session:
+        assert all(row.sent_at is not None for row in session.exec(select(Outbox)))
+
+
+def test_event_ids_are_forgotten_after_a_day(engine) -> None:
+    now = utcnow()
+    with Session(engine) as session:
+        for event_id, age in (("Ev1", timedelta(hours=25)), ("Ev2", timedelta(hours=2))):
+            session.add(ProcessedEvent(event_id=event_id, received_at=now - age))
+        session.commit()
+    report = run_job("prune-events", engine=engine, client=None, now=now, deliver=False)
+    assert report.pruned == 1
+    with Session(engine) as session:
+        assert session.exec(select(ProcessedEvent.event_id)).all() == ["Ev2"]

@@ -281,6 +281,7 @@ class FakeSlack:
         self._changed = threading.Condition(self._lock)
         self._calls: list[Call] = []
         self._failures: dict[str, list[_Failure]] = {}
+        self._delays: dict[str, list[float]] = {}
         self._users: dict[str, User] = {}
         self._channels: dict[str, dict[str, Any]] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -305,6 +306,7 @@ class FakeSlack:
             "users.info": self._users_info,
             "conversations.open": self._conversations_open,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
         }
@@ -422,6 +424,7 @@ class FakeSlack:
         with self._lock:
             self._calls.clear()
             self._failures.clear()
+            self._delays.clear()
 
     def _summary(self) -> str:
         with self._lock:
@@ -453,6 +456,13 @@ class FakeSlack:
         with self._lock:
             queue = self._failures.setdefault(method, [])
             queue.extend(_Failure(status, retry_after, drop) for _ in range(times))
+
+    def slow_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` as usual (a post is stored and the call
+        recorded at once) but send the answer only ``seconds`` later: Slack accepted the request
+        and the caller has not heard yet."""
+        with self._lock:
+            self._delays.setdefault(method, []).extend([seconds] * times)
 
     def add_user(
         self,
@@ -554,6 +564,10 @@ class FakeSlack:
         with self._changed:
             self._calls.append(call)
             self._changed.notify_all()
+            delays = self._delays.get(method)
+            delay = delays.pop(0) if delays else 0.0
+        if delay:
+            time.sleep(delay)
         return reply
 
     def _failure_for(self, call: Call) -> _Reply | None:
@@ -754,6 +768,23 @@ class FakeSlack:
             first = str(users or "").split(",")[0].strip()
         channel_id = "D" + first if first else str(call.body.get("channel", ""))
         return {"ok": True, "channel": {"id": channel_id}}
+
+    def _conversations_history(self, call: Call) -> dict[str, Any]:
+        """The channel's messages, newest first; ``metadata`` only with
+        ``include_all_metadata`` (as Slack does)."""
+        channel = self._channel_for(str(call.body.get("channel", "")))
+        limit = int(call.body.get("limit") or 100)
+        with_metadata = str(call.body.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._lock:
+            found = [m for (c, _ts), m in self._messages.items() if c == channel]
+        found.sort(key=lambda m: float(m["ts"]), reverse=True)
+        messages = []
+        for message in found[:limit]:
+            shown = {k: v for k, v in message.items() if k != "channel"}
+            if not with_metadata:
+                shown.pop("metadata", None)
+            messages.append(copy.deepcopy(shown))
+        return {"ok": True, "messages": messages, "has_more": len(found) > limit}
 
     def _conversations_info(self, call: Call) -> dict[str, Any]:
         channel_id = str(call.body.get("channel", ""))
