@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.gate import GATE
 from bot.services.departments import locale_for
 from bot.services.errors import ServiceError
-from bot.slack_client import make_client
+from bot.slack_client import make_client, prompt_client
 from bot.store.db import make_engine
 from bot.store.models import ProcessedEvent
 
@@ -90,6 +90,7 @@ class RequestContext(Middleware):
 
     def __init__(self, engine: Engine, clock: Clock, settings: Settings, client: WebClient) -> None:
         self.engine, self.clock, self.settings, self.client = engine, clock, settings, client
+        self.prompt_client = prompt_client(client)
 
     def process(
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
@@ -103,6 +104,7 @@ class RequestContext(Middleware):
         # gate up while it waits on Slack (bot.gate), as does respond(). Listeners never change
         # its token, so one client serves every thread.
         context["client"] = self.client
+        context["prompt_client"] = self.prompt_client
         if context.get("response_url"):
             context["respond"] = GATE.waiting(context.respond)
         session = Session(self.engine, expire_on_commit=False)

@@ -21,6 +21,23 @@ class GatedWebClient(WebClient):
     files_upload_v2 = GATE.waiting(WebClient.files_upload_v2)
 
 
+#: Seconds a listener waits for Slack when it answers the user after the post: the whole
+#: answer must reach Slack within its three seconds.
+PROMPT_TIMEOUT_S = 2
+
+
+def prompt_client(client: WebClient) -> WebClient:
+    """``client`` that gives up after :data:`PROMPT_TIMEOUT_S` and never retries inside a call:
+    a listener that posts before it answers tells the user "shortly" instead of waiting on a
+    slow Slack, and the outbox retries (``/kudos``)."""
+    return type(client)(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=PROMPT_TIMEOUT_S,
+        retry_handlers=[],
+    )
+
+
 def make_client(settings: Settings, *, retries: bool = True) -> WebClient:
     """A WebClient that honours SLACK_API_URL; with ``retries`` it retries rate limits and
     dropped connections inside the call (listeners), without them the caller reschedules

@@ -62,19 +62,45 @@ def file_payload(
     }
 
 
+def add(
+    session: Session, *, key: str, channel: str, payload: dict[str, Any], now: datetime
+) -> Outbox:
+    """Add a post to the caller's transaction (it commits): the post and the change it
+    reports commit together or not at all."""
+    row = Outbox(key=key, channel=channel, payload=payload, next_attempt_at=now, created_at=now)
+    session.add(row)
+    return row
+
+
 def enqueue(
     session: Session, *, key: str, channel: str, payload: dict[str, Any], now: datetime
 ) -> bool:
     """Add a post unless one with this key exists; True when it was added."""
-    session.add(
-        Outbox(key=key, channel=channel, payload=payload, next_attempt_at=now, created_at=now)
-    )
+    add(session, key=key, channel=channel, payload=payload, now=now)
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at sending one row: sent, or the error that kept it for a retry."""
+
+    key: str
+    sent: bool
+    error: Exception | None = None
+
+    @property
+    def refused(self) -> bool:
+        """Slack answered and said no for good (not in the channel, no such channel …): a
+        retry would fail the same way. Rate limits, 5xx and network errors are worth a retry."""
+        if not isinstance(self.error, SlackApiError):
+            return False
+        status = self.error.response.status_code
+        return status != 429 and status < 500
 
 
 @dataclass
@@ -118,28 +144,37 @@ def deliver_due(
             .limit(limit)
         ).all()
     for row_id in due:
-        if not _lease(engine, row_id, now):
-            continue  # another worker has it
-        with Session(engine, expire_on_commit=False) as session:
-            row = session.get(Outbox, row_id)
-            assert row is not None
-            try:
-                if row.attempts > 1 and _already_posted(client, row.channel, row.key):
-                    log.info("outbox %s: found in the channel from an earlier attempt", row.key)
-                else:
-                    _send(client, row.channel, row.payload, row.key)
-            except Exception as error:  # Slack or the network failed: keep it and retry later
-                row.next_attempt_at = now + _retry_delay(error, row.attempts)
-                row.last_error = f"{type(error).__name__}: {error}"[:400]
-                report.retrying.append(row.key)
-                log.warning("outbox %s failed (attempt %d): %s", row.key, row.attempts, error)
-            else:
-                row.sent_at = now
-                row.last_error = None
-                report.sent.append(row.key)
-            session.add(row)
-            session.commit()
+        attempt = deliver_row(engine, client, row_id, now=now)
+        if attempt is not None:
+            (report.sent if attempt.sent else report.retrying).append(attempt.key)
     return report
+
+
+def deliver_row(engine: Engine, client: WebClient, row_id: int, *, now: datetime) -> Attempt | None:
+    """Lease the row and send it once; None when it is not due or another sender has it. A
+    failure keeps the row for a retry (the caller may delete it when Slack refused it)."""
+    if not _lease(engine, row_id, now):
+        return None
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.get(Outbox, row_id)
+        assert row is not None
+        try:
+            if row.attempts > 1 and _already_posted(client, row.channel, row.key):
+                log.info("outbox %s: found in the channel from an earlier attempt", row.key)
+            else:
+                _send(client, row.channel, row.payload, row.key)
+        except Exception as error:  # Slack or the network failed: keep it and retry later
+            row.next_attempt_at = now + _retry_delay(error, row.attempts)
+            row.last_error = f"{type(error).__name__}: {error}"[:400]
+            attempt = Attempt(row.key, sent=False, error=error)
+            log.warning("outbox %s failed (attempt %d): %s", row.key, row.attempts, error)
+        else:
+            row.sent_at = now
+            row.last_error = None
+            attempt = Attempt(row.key, sent=True)
+        session.add(row)
+        session.commit()
+    return attempt
 
 
 def _conversation(client: WebClient, channel: str) -> str:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot import render
 from bot.periods import period
 from bot.services import recognition
-from bot.store.models import Department, Kudos, Setting, utcnow
+from bot.store.models import Department, Kudos, Outbox, Setting, utcnow
+from tests.conftest import TOKEN, run_salesbot
 from tests.targets_support import assert_valid_blocks, db, department
 
 
@@ -130,12 +133,54 @@ def test_daily_allowance_is_spent_and_says_when_it_resets(org) -> None:
     assert "1 of 2 left" in org.command("/kudos", "<@U0REP1|a> thanks", user="U0REP2").text
 
 
-def test_failed_post_records_nothing_and_spends_nothing(org) -> None:
-    org.fake.fail_next("chat.postMessage", status=500)
+def test_a_post_slack_refuses_records_nothing_and_spends_nothing(org) -> None:
+    org.fake.fail_next("chat.postMessage", error="not_in_channel")
     reply = org.command("/kudos", "<@U0REP2|bo> great call", user="U0REP1")
     assert "could not be posted in <#C0ENT>" in reply.text and "/invite @salesbot" in reply.text
+    assert "not_in_channel" in reply.text
     assert _kudos(org) == []
+    with db(org) as s:
+        assert s.exec(select(Outbox)).all() == []
     assert "4 of 5 left" in org.command("/kudos", "<@U0REP2|bo> great call", user="U0REP1").text
+
+
+def _deliver_later(org, minutes: int = 5) -> None:  # type: ignore[no-untyped-def]
+    """What the worker does later: deliver the outbox rows that are due."""
+    env = {"DATABASE_URL": org.db_url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": org.fake.url}
+    later = (utcnow() + timedelta(minutes=minutes)).isoformat()
+    done = run_salesbot("run-job", "deliver-outbox", "--at", later, env=env)
+    assert done.returncode == 0, done.stderr
+
+
+def _landed(org) -> list:  # type: ignore[no-untyped-def]
+    return [c for c in org.fake.calls_to("chat.postMessage") if c.failed is None]
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [
+        lambda fake: fake.fail_next("chat.postMessage", status=500),
+        lambda fake: fake.fail_next("chat.postMessage", status=429, retry_after=20),
+        lambda fake: fake.slow_next("chat.postMessage", 8),
+        lambda fake: fake.fail_next("chat.postMessage", drop=True),
+    ],
+    ids=["500", "429-retry-after-20", "answers-after-8s", "dropped"],
+)
+def test_slack_in_trouble_gets_an_answer_within_three_seconds_and_one_post(org, trouble) -> None:
+    trouble(org.fake)
+    started = time.monotonic()
+    reply = org.command("/kudos", "<@U0REP2|bo> great call", user="U0REP1")
+    assert time.monotonic() - started < 3.0
+    assert "will appear in <#C0ENT> shortly" in reply.text, reply.text
+    assert "4 of 5 left" in reply.text
+    [kudos] = _kudos(org)  # recorded with its post: the two cannot diverge
+    org.fake.wait_for("chat.postMessage", 1, timeout=10)
+    time.sleep(0.2)  # a slow Slack has answered by now
+    _deliver_later(org)
+    assert len(_landed(org)) == 1, _landed(org)
+    assert _landed(org)[0].body["metadata"]["event_payload"]["key"] == f"kudos:{kudos.id}"
+    with db(org) as s:
+        assert s.exec(select(Outbox)).one().sent_at is not None
 
 
 def test_leaderboard_by_week_and_month(org) -> None:

@@ -119,6 +119,7 @@ class _Failure:
     status: int
     retry_after: int | None
     drop: bool
+    error: str | None = None
 
 
 @dataclass
@@ -444,8 +445,12 @@ class FakeSlack:
         retry_after: int | None = 1,
         drop: bool = False,
         times: int = 1,
+        error: str | None = None,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail.
+
+        With ``error`` (``"not_in_channel"``, ``"channel_not_found"`` …) the answer is HTTP 200
+        with ``{"ok": false, "error": error}``, as Slack refuses a call for good.
 
         They get HTTP ``status`` (429 carries ``Retry-After: retry_after`` unless it is
         ``None``; the body is ``{"ok": false, "error": "ratelimited"}``, or
@@ -455,7 +460,7 @@ class FakeSlack:
         """
         with self._lock:
             queue = self._failures.setdefault(method, [])
-            queue.extend(_Failure(status, retry_after, drop) for _ in range(times))
+            queue.extend(_Failure(status, retry_after, drop, error) for _ in range(times))
 
     def slow_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` as usual (a post is stored and the call
@@ -582,6 +587,9 @@ class FakeSlack:
             if failure.drop:
                 call.failed = "drop"
                 return _Reply(drop=True)
+            if failure.error is not None:
+                call.failed = failure.error
+                return _Reply(200, {"ok": False, "error": failure.error})
             call.failed = str(failure.status)
             if failure.status == 429:
                 error = "ratelimited"

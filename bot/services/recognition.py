@@ -11,8 +11,9 @@ or an admin may send feedback; the recipient, that manager and admins may read i
 is the same whether or not feedback exists, and is decided before any feedback is read.
 
 Delivery is the caller's: ``give_kudos`` and ``coach`` take a ``deliver`` callable, run it
-after every check and before the commit, so a post that fails leaves nothing recorded and
-spends no allowance.
+after every check and before the commit. ``/kudos`` adds its post to the outbox there, so the
+kudos and its post commit together, then sends it (:func:`withdraw_kudos` removes both when
+Slack refuses the post for good, spending the allowance back).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import delete, func
+from sqlmodel import Session, col, select
 
 from bot.periods import Period, period
 from bot.services.departments import (
@@ -37,7 +38,7 @@ from bot.services.departments import (
 )
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.store.locks import lock_member
-from bot.store.models import Department, Feedback, Kudos, Setting
+from bot.store.models import Department, Feedback, Kudos, Outbox, Setting
 
 DEFAULT_DAILY_KUDOS = 5
 ALLOWANCE_KEY = "kudos_per_day"
@@ -150,7 +151,8 @@ def give_kudos(
     now: datetime,
     deliver: Callable[[KudosGiven], object] | None = None,
 ) -> KudosGiven:
-    """Record a kudos and have ``deliver`` post it; refuses self-kudos and a spent allowance."""
+    """Record a kudos; refuses self-kudos and a spent allowance. ``deliver`` adds its post to
+    the same transaction (an outbox row), so the record and the post commit as one."""
     if recipient == giver:
         raise Conflict("kudos.self")
     text = _clean_message(message, "kudos.usage")
@@ -194,6 +196,14 @@ def give_kudos(
         deliver(given)
     session.commit()
     return given
+
+
+def withdraw_kudos(session: Session, *, kudos_id: int, outbox_key: str) -> None:
+    """Remove a kudos and its post together, when Slack refused the post for good: nothing
+    stays recorded and the allowance is spent back."""
+    session.execute(delete(Outbox).where(col(Outbox.key) == outbox_key))
+    session.execute(delete(Kudos).where(col(Kudos.id) == kudos_id))
+    session.commit()
 
 
 @dataclass(frozen=True)

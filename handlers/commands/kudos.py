@@ -1,9 +1,13 @@
 """``/kudos``: public recognition in the recipient's department channel, and the leaderboard.
 
-The post is made here, while the giver waits, rather than through the outbox: the outbox holds
-scheduled posts keyed by period, while a kudos is an answer to a person who expects to see it
-in the channel now. The service records the kudos only once Slack has accepted the post, so a
-failed post spends no allowance and the giver is told what to do.
+The kudos and its post are one unit: the service records the kudos and the post goes into the
+outbox in the same transaction (key ``kudos:<id>``). The post is then sent at once, while the
+giver waits, by a client that gives Slack two seconds: the giver reads "posted in #channel";
+when Slack is slow or down, "it will appear shortly", and the worker sends it later (the
+outbox's history check keeps a post that did land from being sent twice). When Slack refuses
+the post for good (the bot is not in the channel), the kudos and its post are withdrawn and the
+giver is told what to do, with their allowance untouched. Whatever Slack does, the giver's
+answer comes within Slack's three seconds.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from sqlmodel import Session
 from bot import render
 from bot.services import recognition as svc
 from bot.services.errors import Conflict
+from bot.store.models import Outbox
 from handlers.parsing import as_user, is_help
+from jobs import outbox
 
 #: ``<@U1|ana>``, ``<#C1|sales>``, ``<!here>`` inside free text.
 _SLACK_REF = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>")
@@ -60,7 +66,12 @@ def split_value(text: str) -> tuple[str, str | None]:
 
 
 def kudos_command(
-    ack: Ack, command: dict, client: WebClient, session: Session, now: datetime, locale: str
+    ack: Ack,
+    command: dict,
+    prompt_client: WebClient,
+    session: Session,
+    now: datetime,
+    locale: str,
 ) -> None:
     text = (command.get("text") or "").strip()
     words = text.split()
@@ -90,6 +101,7 @@ def kudos_command(
         ack(**render.message("kudos.usage", locale).ephemeral())
         return
     message, value = split_value(text.split(None, 1)[1])
+    queued: list[Outbox] = []
     given = svc.give_kudos(
         session=session,
         giver=actor,
@@ -97,19 +109,30 @@ def kudos_command(
         message=free_text(message),
         value=free_text(value) if value else None,
         now=now,
-        deliver=lambda g: post_kudos(client, g),
+        deliver=lambda g: queued.append(queue_kudos(session, g, now)),
     )
-    ack(**render.message("kudos.given", locale, given=given).ephemeral())
-
-
-def post_kudos(client: WebClient, given: svc.KudosGiven) -> None:
-    """Post in the recipient's department channel (or DM them when they have none)."""
-    message = render.message("kudos.post", given.locale, kudos=given.kudos)
-    try:
-        client.chat_postMessage(channel=given.channel, **message.as_post())
-    except SlackApiError as error:
+    attempt = outbox.deliver_row(session.get_bind(), prompt_client, queued[0].id, now=now)
+    if attempt is not None and attempt.refused:
+        svc.withdraw_kudos(session, kudos_id=given.kudos.id, outbox_key=attempt.key)
+        assert isinstance(attempt.error, SlackApiError)
+        response = attempt.error.response
         raise Conflict(
             "kudos.not_delivered",
             channel=given.channel,
-            error=str(error.response.get("error") or error.response.status_code),
-        ) from None
+            error=str(response.get("error") or response.status_code),
+        )
+    delivered = attempt is not None and attempt.sent
+    ack(**render.message("kudos.given", locale, given=given, delivered=delivered).ephemeral())
+
+
+def queue_kudos(session: Session, given: svc.KudosGiven, now: datetime) -> Outbox:
+    """The kudos's post, in the recipient's department channel (or a DM when they have none),
+    added to the transaction that records it."""
+    message = render.message("kudos.post", given.locale, kudos=given.kudos)
+    return outbox.add(
+        session,
+        key=f"kudos:{given.kudos.id}",
+        channel=given.channel,
+        payload=message.as_post(),
+        now=now,
+    )
