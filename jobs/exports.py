@@ -1,8 +1,12 @@
-"""Export files: CSV built from bot/services/exports.py rows, sent by DM through the outbox.
+"""Export files: the command queues a plan, the worker writes and uploads the CSV files.
 
-The slash command only queues the two files (activities, leads) as outbox rows addressed to
-the caller; the worker uploads them with ``files_upload_v2`` into the caller's DM with the
-app, retried like every post, so the command answers at once whatever the size.
+``/sales export`` checks who may export what and counts the rows (bot/services/exports.py),
+then queues two outbox rows addressed to the caller, one per file, holding what to export
+(department, period, language), never the file itself. When the worker delivers such a row it
+streams the rows from the database into a temporary CSV file (at most
+``MAX_ROWS``) and uploads it with ``files_upload_v2`` into the caller's DM with the app,
+retried like every post. The command answers at once whatever the size, and no file bytes
+sit in the database.
 """
 
 from __future__ import annotations
@@ -10,15 +14,19 @@ from __future__ import annotations
 import csv
 import html
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import render
-from bot.services.exports import ExportData, export_for
+from bot.services.exports import MAX_ROWS, activity_rows, lead_rows, plan_export
+from bot.store.models import Department
 from jobs import outbox
 
 
@@ -30,6 +38,8 @@ class ExportSummary:
     last_day: date
     activities: int
     leads: int
+    #: rows per file at most
+    cap: int = MAX_ROWS
 
 
 def _cell(value: Any, tz: ZoneInfo) -> Any:
@@ -50,28 +60,36 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
-def _csv(header: str, rows: list[list[Any]]) -> bytes:
-    """Every export's CSV: a UTF-8 BOM, the header, then the rows with every cell made safe."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+def _write_csv(stream: IO[str], header: str, rows: Iterable[list[Any]]) -> None:
+    """Every export's CSV: a UTF-8 BOM (spreadsheets then read UTF-8), the header, then the
+    rows with every cell made safe."""
+    stream.write("\ufeff")
+    writer = csv.writer(stream)
     writer.writerow(html.unescape(header).split(","))
     writer.writerows([safe_cell(cell) for cell in row] for row in rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: spreadsheets read UTF-8
 
 
-def activity_csv(data: ExportData, locale: str) -> bytes:
-    tz = ZoneInfo(data.department.timezone)
-    rows = [
-        [_cell(at, tz), at.astimezone(tz).date().isoformat(), user, kind, lead or "", note or ""]
-        for at, user, kind, lead, note in data.activities
-    ]
-    return _csv(render.text("export.activity_columns", locale), rows)
+def _csv(header: str, rows: Iterable[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    _write_csv(buffer, header, rows)
+    return buffer.getvalue().encode("utf-8")
 
 
-def lead_csv(data: ExportData, locale: str) -> bytes:
-    tz = ZoneInfo(data.department.timezone)
-    rows = [
-        [
+def _activity_lines(rows: Iterable[tuple[Any, ...]], tz: ZoneInfo) -> Iterable[list[Any]]:
+    for at, user, kind, lead, note in rows:
+        yield [
+            _cell(at, tz),
+            at.astimezone(tz).date().isoformat(),
+            user,
+            kind,
+            lead or "",
+            note or "",
+        ]
+
+
+def _lead_lines(rows: Iterable[tuple[Any, ...]], tz: ZoneInfo) -> Iterable[list[Any]]:
+    for name, domain, owner, stage, amount, *times in rows:
+        yield [
             name,
             _cell(domain, tz),
             _cell(owner, tz),
@@ -79,22 +97,32 @@ def lead_csv(data: ExportData, locale: str) -> bytes:
             "" if amount is None else f"{amount / 100:.2f}",
             *(_cell(v, tz) for v in times),
         ]
-        for name, domain, owner, stage, amount, *times in data.leads
-    ]
-    return _csv(render.text("export.lead_columns", locale), rows)
+
+
+def write_export(engine: Engine, spec: dict[str, Any], path: Path) -> None:
+    """Write the CSV file an export row asks for (see :func:`request_export`) to ``path``,
+    streaming its rows from the database."""
+    with Session(engine) as session, open(path, "w", encoding="utf-8", newline="") as stream:
+        department = session.get(Department, spec["department_id"])
+        tz = ZoneInfo(department.timezone if department else "UTC")
+        if spec["kind"] == "activities":
+            start, end = (datetime.fromisoformat(spec[k]) for k in ("start", "end"))
+            rows = _activity_lines(activity_rows(session, spec["department_id"], start, end), tz)
+            header = render.text("export.activity_columns", spec["locale"])
+        else:
+            rows = _lead_lines(lead_rows(session, spec["department_id"]), tz)
+            header = render.text("export.lead_columns", spec["locale"])
+        _write_csv(stream, header, rows)
 
 
 def request_export(
     session: Session, *, actor: str, words: list[str], now: datetime, locale: str
 ) -> ExportSummary:
     """Queue the caller's export (two CSV files to their DM) and say what it holds."""
-    data = export_for(session, actor=actor, words=words, now=now)
-    department, covered = data.department, data.covered
+    plan = plan_export(session, actor=actor, words=words, now=now)
+    department, covered = plan.department, plan.covered
     stamp = now.strftime("%Y%m%dT%H%M%S%f")
-    for kind, content in (
-        ("activities", activity_csv(data, locale)),
-        ("leads", lead_csv(data, locale)),
-    ):
+    for kind in ("activities", "leads"):
         title = html.unescape(
             render.text(
                 "export.file_title",
@@ -109,11 +137,17 @@ def request_export(
             session,
             key=f"export:{actor}:{department.id}:{covered.name}:{kind}:{stamp}",
             channel=actor,
-            payload=outbox.file_payload(
-                content=content,
-                filename=f"{kind}-{covered.first_day.isoformat()}.csv",
-                title=title,
-            ),
+            payload={
+                "export": {
+                    "kind": kind,
+                    "department_id": department.id,
+                    "start": covered.start.isoformat(),
+                    "end": covered.end.isoformat(),
+                    "locale": locale,
+                    "filename": f"{kind}-{covered.first_day.isoformat()}.csv",
+                    "title": title,
+                }
+            },
             now=now,
         )
     return ExportSummary(
@@ -121,6 +155,6 @@ def request_export(
         period=covered.name,
         first_day=covered.first_day,
         last_day=covered.last_day,
-        activities=len(data.activities),
-        leads=len(data.leads),
+        activities=plan.activities,
+        leads=plan.leads,
     )

@@ -15,18 +15,23 @@ before the send: a row leased again after an attempt first reads the channel's r
 there, is marked sent without posting. Files carry no metadata; an upload interrupted at that
 edge is sent again (at-least-once).
 
-A row whose payload holds ``{"file": {...}}`` is a file: it is uploaded with the
-``files_upload_v2`` flow (get an upload URL, send the bytes, complete the upload into the
-channel). Only the completing call shares the file, so a failure in the first two steps
-retries without a trace in the channel. A file for a user id goes to the app's DM with them.
+A row whose payload holds ``{"export": {...}}`` is an export (jobs/exports.py): its file is
+written to a temporary directory from the database when the row is sent, then uploaded like a
+file. A row whose payload holds ``{"file": {...}}`` is a small file held in the row (a
+chart): it is uploaded with the ``files_upload_v2`` flow (get an upload URL, send the
+bytes, complete the upload into the channel). Only the completing call shares the file, so
+a failure in the first two steps retries without a trace in the channel. A file for a user id
+goes to the app's DM with them.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
@@ -37,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.store.models import Outbox
+from jobs import exports
 
 log = logging.getLogger("salesbot.outbox")
 
@@ -162,7 +168,7 @@ def deliver_row(engine: Engine, client: WebClient, row_id: int, *, now: datetime
             if row.attempts > 1 and _already_posted(client, row.channel, row.key):
                 log.info("outbox %s: found in the channel from an earlier attempt", row.key)
             else:
-                _send(client, row.channel, row.payload, row.key)
+                _send(engine, client, row.channel, row.payload, row.key)
         except Exception as error:  # Slack or the network failed: keep it and retry later
             row.next_attempt_at = now + _retry_delay(error, row.attempts)
             row.last_error = f"{type(error).__name__}: {error}"[:400]
@@ -205,7 +211,21 @@ def _already_posted(client: WebClient, channel: str, key: str) -> bool:
     return False
 
 
-def _send(client: WebClient, channel: str, payload: dict[str, Any], key: str) -> None:
+def _send(
+    engine: Engine, client: WebClient, channel: str, payload: dict[str, Any], key: str
+) -> None:
+    if "export" in payload:
+        spec = payload["export"]
+        with tempfile.TemporaryDirectory(prefix="salesbot-export-") as tmp:
+            path = Path(tmp) / spec["filename"]
+            exports.write_export(engine, spec, path)
+            client.files_upload_v2(
+                channel=_conversation(client, channel),
+                file=str(path),
+                filename=spec["filename"],
+                title=spec["title"],
+            )
+        return
     upload = payload.get("file")
     if upload is None:
         metadata = {"event_type": METADATA_TYPE, "event_payload": {"key": key}}

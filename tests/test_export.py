@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from slack_sdk.models.blocks import Block
 from sqlmodel import Session, select
 
+from bot import render
 from bot.store.db import make_engine
 from bot.store.models import Activity, Department, Outbox
+from jobs.exports import ExportSummary
 from tests.conftest import TOKEN, run_salesbot
 from tests.digest_support import add_lead
 
@@ -55,6 +57,10 @@ def test_manager_gets_both_csv_files_by_dm(org, fake_slack) -> None:
     assert "Exporting *Enterprise* for this week" in reply.text
     assert "1 activities and 2 leads" in reply.text
     assert fake_slack.calls_to("files.completeUploadExternal") == []  # the worker sends them
+    with Session(make_engine(org.db_url)) as session:
+        queued = [row.payload for row in session.exec(select(Outbox))]
+    assert [set(p) for p in queued] == [{"export"}, {"export"}]  # what to export, no file bytes
+    assert "A file holds at most" not in reply.text
     env = {"DATABASE_URL": org.db_url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": fake_slack.url}
     for _ in range(2):
         done = run_salesbot("run-job", "deliver-outbox", env=env)
@@ -87,3 +93,13 @@ def test_export_in_chinese_for_a_chinese_department(org, fake_slack) -> None:
     assert run_salesbot("run-job", "deliver-outbox", env=env).returncode == 0
     activities = _rows(fake_slack.calls_to("file_upload")[0].content)
     assert activities == [["时间", "本地日期", "销售", "类型", "线索", "备注"]]
+
+
+def test_an_export_over_the_cap_says_so_in_both_languages() -> None:
+    summary = ExportSummary(
+        "Enterprise", "month", date(2026, 11, 1), date(2026, 11, 30), 250_000, 9
+    )
+    for locale, words in (("en", "at most 200000 rows"), ("zh-CN", "最多 200000 行")):
+        assert words in render.message("export.queued", locale, export=summary).text
+    small = ExportSummary("Enterprise", "month", date(2026, 11, 1), date(2026, 11, 30), 9, 9)
+    assert "at most" not in render.message("export.queued", "en", export=small).text

@@ -1,15 +1,19 @@
 """``/sales export``: a department's activities of a period and its leads, as rows.
 
-Activities are read within the period's window (indexed); leads are the department's current
-leads. Rows are plain tuples; the CSV files and their column names are made in jobs/exports.py.
+The command only plans the export (:func:`plan_export`: who may, which department and period,
+how many rows); the worker reads the rows (:func:`activity_rows`, :func:`lead_rows`), streamed
+from the database a batch at a time, and writes the files (jobs/exports.py). Activities are
+read within the period's window (indexed); leads are the department's current leads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.periods import Period, period
@@ -18,37 +22,64 @@ from bot.services.reports import resolve_scope
 from bot.store.models import Activity, Department, Lead
 
 EXPORT_PERIODS = ("week", "month", "quarter")
-#: A safety cap per file; a bigger export is cut here (the reply says how many rows there are).
+#: A cap per file; a bigger export holds the first rows, and the reply says so.
 MAX_ROWS = 200_000
+#: Rows fetched from the database at a time while a file is written.
+BATCH = 2_000
 
 
 @dataclass(frozen=True)
-class ExportData:
+class ExportPlan:
     department: Department
     covered: Period
-    activities: list[tuple[Any, ...]]
-    leads: list[tuple[Any, ...]]
+    activities: int
+    leads: int
 
 
-def export_for(session: Session, *, actor: str, words: list[str], now: datetime) -> ExportData:
-    """The rows of ``/sales export [department] [week|month|quarter]`` (managers, admins)."""
+def _in_period(department_id: int, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+    return (
+        Activity.department_id == department_id,
+        Activity.occurred_at >= start,
+        Activity.occurred_at < end,
+    )
+
+
+def plan_export(session: Session, *, actor: str, words: list[str], now: datetime) -> ExportPlan:
+    """What ``/sales export [department] [week|month|quarter]`` will send (managers, admins)."""
     department, name = resolve_scope(
         session, actor=actor, words=words, choices=EXPORT_PERIODS, default="month"
     )
     require_manager_or_admin(session, actor, department)
     covered = period(name, now, department.timezone)
     activities = session.exec(
+        select(func.count())
+        .select_from(Activity)
+        .where(*_in_period(department.id, covered.start, covered.end))
+    ).one()
+    leads = session.exec(
+        select(func.count()).select_from(Lead).where(Lead.department_id == department.id)
+    ).one()
+    return ExportPlan(department, covered, int(activities), int(leads))
+
+
+def activity_rows(
+    session: Session, department_id: int, start: datetime, end: datetime
+) -> Iterator[tuple[Any, ...]]:
+    """(occurred_at, rep, kind, lead name, note) of the department's activities in
+    [start, end), oldest first, at most :data:`MAX_ROWS`."""
+    yield from session.exec(
         select(Activity.occurred_at, Activity.user_id, Activity.kind, Lead.name, Activity.note)
         .outerjoin(Lead, Lead.id == Activity.lead_id)
-        .where(
-            Activity.department_id == department.id,
-            Activity.occurred_at >= covered.start,
-            Activity.occurred_at < covered.end,
-        )
+        .where(*_in_period(department_id, start, end))
         .order_by(Activity.occurred_at, Activity.id)
         .limit(MAX_ROWS)
-    ).all()
-    leads = session.exec(
+        .execution_options(yield_per=BATCH)
+    )
+
+
+def lead_rows(session: Session, department_id: int) -> Iterator[tuple[Any, ...]]:
+    """The department's leads by name, at most :data:`MAX_ROWS`."""
+    yield from session.exec(
         select(
             Lead.name,
             Lead.domain,
@@ -60,8 +91,8 @@ def export_for(session: Session, *, actor: str, words: list[str], now: datetime)
             Lead.expires_at,
             Lead.stage_changed_at,
         )
-        .where(Lead.department_id == department.id)
+        .where(Lead.department_id == department_id)
         .order_by(Lead.name)
         .limit(MAX_ROWS)
-    ).all()
-    return ExportData(department, covered, list(activities), list(leads))
+        .execution_options(yield_per=BATCH)
+    )
