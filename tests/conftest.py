@@ -73,7 +73,7 @@ _CLEARED = (
 
 
 #: Fixtures that start a process (a live server, a PostgreSQL cluster) or are built on one.
-_PROCESS_FIXTURES = {"server", "org", "crowd", "postgres", "socket_mode"}
+_PROCESS_FIXTURES = {"server", "org", "crowd", "racing", "postgres", "socket_mode", "silent_port"}
 
 
 #: Modules whose tests read the calendar (periods, allowances, expiry, digests): ``make dates``

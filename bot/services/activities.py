@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from bot.services import leads
 from bot.services.errors import Conflict, InvalidInput, NotFound
 from bot.services.names import Company, looks_like_domain, split_company
+from bot.store.locks import lock_lead
 from bot.store.models import Activity, Department, Lead
 from bot.store.prepared import PreparedWrite
 
@@ -218,7 +219,8 @@ def undo(session: Session, *, actor: str, now: datetime) -> Undone:
     ).first()
     if last is None or last.created_at < now - UNDO_WINDOW:
         raise Conflict("log.nothing_to_undo", minutes=int(UNDO_WINDOW.total_seconds() // 60))
-    lead = session.get(Lead, last.lead_id) if last.lead_id else None
+    # The lead is locked first, and read as committed now: its owner may have changed.
+    lead = lock_lead(session, last.lead_id) if last.lead_id else None
     session.delete(last)
     session.flush()
     if lead is not None and lead.owner_id == actor and lead.stage != "won":

@@ -23,7 +23,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 #: Seconds to wait for a PostgreSQL connection to open.
-CONNECT_TIMEOUT_S = 3
+CONNECT_TIMEOUT_S = 2
 #: What a request may spend in one statement, in a lock wait, or waiting for a pooled
 #: connection, so that a command still answers within Slack's three seconds.
 WEB_STATEMENT_TIMEOUT_S = 2.0

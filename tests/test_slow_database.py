@@ -1,0 +1,104 @@
+"""A database that does not answer: ``salesbot serve`` still answers, fast and clearly.
+
+The database here is a port that accepts connections and never says a word (as a frozen or
+unreachable server looks from outside): ``/healthz`` says 503 within a second and a command
+says "the database is busy, nothing was changed" within Slack's three seconds.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from bot.devslack.signing import command_body, signed_headers
+from tests.conftest import SECRET, TOKEN, Reply, salesbot_argv, salesbot_env
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A TCP port that accepts connections and never answers."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+def _request(port: int, method: str, path: str, body: str = "", headers=None) -> Reply:  # type: ignore[no-untyped-def]
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body.encode(), headers=headers or {})
+        response = conn.getresponse()
+        return Reply(response.status, response.read().decode())
+    finally:
+        conn.close()
+
+
+def test_a_silent_database_gets_503_and_a_busy_answer_in_time(silent_port, fake_slack, tmp_path):  # type: ignore[no-untyped-def]
+    env = salesbot_env(
+        {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake_slack.url,
+            "DATABASE_URL": f"postgresql+psycopg://salesbot@127.0.0.1:{silent_port}/salesbot",
+            "SALESBOT_AUTO_MIGRATE": "0",
+        }
+    )
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            salesbot_argv("serve", "--host", "127.0.0.1", "--port", "0"),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        port = None
+        deadline = time.monotonic() + 30
+        while port is None and time.monotonic() < deadline:
+            match = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log.read_text())
+            port = int(match.group(1)) if match else None
+            time.sleep(0.05)
+        assert port, log.read_text()
+        started = time.monotonic()
+        health = _request(port, "GET", "/healthz")
+        assert health.status == 503 and time.monotonic() - started < 1.5
+        body = command_body(
+            "/lead",
+            "claim Acme",
+            user="U0REP1",
+            channel="C1",
+            response_url=fake_slack.response_url(),
+        )
+        started = time.monotonic()
+        reply = _request(port, "POST", "/slack/events", body, signed_headers(SECRET, body))
+        took = time.monotonic() - started
+        assert reply.status == 200
+        assert "database is busy" in reply.json()["text"], reply.body
+        assert took < 3.0, took
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
