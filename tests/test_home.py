@@ -9,6 +9,7 @@ from slack_sdk.models.views import View
 from sqlmodel import Session
 
 from bot import render
+from bot.periods import period
 from bot.services.home import home_view
 from bot.services.setup import import_setup
 from bot.store.models import Kudos, Target, utcnow
@@ -144,7 +145,12 @@ def test_manager_sees_department_totals(org) -> None:
     _seed(org)
     text, _ = _open_home(org, "U0MGR1", "Ev2")
     assert "*Enterprise — team*" in text
-    assert "Open leads 3 · activities this week 3 · won this month" in text
+    with db(org) as s:
+        ent = department(s, "Enterprise")
+        won_at = in_week(s)  # the seed's win, at the start of this week: in this month too?
+        in_month = won_at >= period("month", utcnow(), ent.timezone).start
+    won = "1 (10,000)" if in_month else "0 (0)"
+    assert f"Open leads 3 · activities this week 3 · won this month {won} · expiring soon 2" in text
     assert "• <@U0REP1>: 2 activities this week, 2 open leads" in text
     assert "• <@U0REP2>: 1 activity this week, 1 open lead" in text
     assert "<@U0REP2> · Activities this week" in text  # every rep's target
@@ -195,4 +201,5 @@ def test_many_leads_stay_within_limits_in_both_locales(engine) -> None:
         assert_valid_blocks(message.blocks)
         View(type="home", blocks=message.blocks).validate_json()
         shown = json.dumps(message.blocks, ensure_ascii=False)
-        assert "25" in shown and "/lead mine" in shown
+        more = {"en": "…and 25 more: `/lead mine`", "zh-CN": "…还有 25 个：`/lead mine`"}[locale]
+        assert more in shown and "/lead mine" in shown
