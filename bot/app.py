@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,11 +24,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
 import handlers
-from bot import render
+from bot import logs, metrics, render
 from bot.clock import Clock
 from bot.config import Settings
 from bot.gate import GATE
-from bot.services.departments import locale_for
+from bot.services.departments import department_of, locale_for
 from bot.services.errors import ServiceError
 from bot.slack_client import make_client, prompt_client
 from bot.store.db import make_engine
@@ -40,12 +41,17 @@ class SalesApp(App):
     """A Bolt App that closes the request's database session once dispatch is over."""
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
+        started = time.perf_counter()
         try:
             return super().dispatch(req)
         finally:
             session = req.context.get("session")
             if session is not None:
                 session.close()
+            kind, command = metrics.request_labels(req.body)
+            outcome = req.context.get("outcome", "ok")
+            metrics.observe(kind, command, outcome, time.perf_counter() - started)
+            logs.REQUEST.set({})
 
 
 #: Failures of the database that are not the request's fault: it is slow, locked or away.
@@ -96,6 +102,7 @@ class RequestContext(Middleware):
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse | None:
         context, body = req.context, req.body
+        logs.REQUEST.set({"command": metrics.request_labels(body)[1], "user": _user_of(body) or ""})
         if has_nul(body):
             log.warning("refused a %s holding a NUL character", _kind(body))
             reply = render.message("errors.bad_characters", self.settings.salesbot_locale)
@@ -153,14 +160,28 @@ def build_app(
             session.rollback()
         locale = context.get("locale")
         if isinstance(error, ServiceError):
+            context["outcome"] = "refused"
             reply = render.message(error.template_path, locale, **error.data)
         elif isinstance(error, _DATABASE_BUSY):
+            context["outcome"] = "busy"
             ref = secrets.token_hex(3).upper()
-            logger.warning("database busy (ref %s) handling %s: %s", ref, _kind(body), error)
+            logger.warning(
+                "database busy (ref %s) handling %s: %s",
+                ref,
+                _kind(body),
+                type(error).__name__,
+                extra={"ref": ref, "department": _department_name(context)},
+            )
             reply = render.message("errors.database_busy", locale)
         else:
+            context["outcome"] = "error"
             ref = secrets.token_hex(3).upper()
-            logger.exception("unexpected error (ref %s) handling %s", ref, _kind(body))
+            logger.exception(
+                "unexpected error (ref %s) handling %s",
+                ref,
+                _kind(body),
+                extra={"ref": ref, "department": _department_name(context)},
+            )
             reply = render.message("errors.unexpected", locale, ref=ref)
         if body.get("type") == "view_submission":
             return BoltResponse(
@@ -181,6 +202,18 @@ def build_app(
 
     handlers.register(app)
     return app
+
+
+def _department_name(context: Any) -> str | None:
+    """The caller's department, for the log line of a failure; None when unknown."""
+    session, user = context.get("session"), context.get("user_id")
+    if session is None or not user:
+        return None
+    try:
+        department = department_of(session, user)
+    except Exception:  # the database may be what failed
+        return None
+    return department.name if department else None
 
 
 def _kind(body: dict[str, Any]) -> str:

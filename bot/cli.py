@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import sys
+import tempfile
 from pathlib import Path
 
-from bot import render
+from bot import logs, render
 from bot.config import ConfigError, Settings, load_settings
 from bot.store.db import make_engine, session_scope, upgrade
 
-JOBS = ("daily-digest", "weekly-digest", "agenda", "expire-claims", "deliver-outbox")
+JOBS = (
+    "daily-digest",
+    "weekly-digest",
+    "agenda",
+    "expire-claims",
+    "deliver-outbox",
+    "prune-events",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,14 +61,25 @@ def _migrate_at_start(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure()
     try:
         return _run(args)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+
+
+def _metrics_directory() -> None:
+    """Gunicorn's workers count metrics in files of one directory (prometheus-client's
+    multiprocess mode): ``PROMETHEUS_MULTIPROC_DIR`` if the operator set it, else a new one.
+    It must be set before any metric exists, so before the app is imported."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for stale in Path(given).glob("*.db"):  # counts of a previous run
+            stale.unlink()
+        return
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="salesbot-metrics-")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -77,6 +96,7 @@ def _run(args: argparse.Namespace) -> int:
         overrides = {"port": args.port} if args.port is not None else {}
         settings = load_settings(require=("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), **overrides)
         _migrate_at_start(settings)
+        _metrics_directory()
         from bot.web import Server
 
         Server(settings, host=args.host).run()

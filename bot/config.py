@@ -7,6 +7,7 @@ whose message is that line. Secrets are never echoed.
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,6 +38,8 @@ class Settings(BaseSettings):
     salesbot_locale: str = "en"
     web_concurrency: int = Field(default=1, ge=1)
     web_threads: int = Field(default=8, ge=1)
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    salesbot_log_format: Literal["text", "json"] = "text"
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -30,6 +30,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.engine import Engine
 
+from bot import logs, metrics
 from bot.app import build_app
 from bot.config import Settings
 from bot.gate import GATE
@@ -128,11 +129,19 @@ def make_wsgi(
                 "503 Service Unavailable",
                 {"ok": False, "database": "unreachable"},
             )
+        if path == "/metrics":
+            data = metrics.exposition(engine)
+            start_response(
+                "200 OK",
+                [("Content-Type", metrics.CONTENT_TYPE), ("Content-Length", str(len(data)))],
+            )
+            return [data]
         if path != "/slack/events":
             return _answer(start_response, "404 Not Found", {"ok": False, "error": "not_found"})
         refused = door.refuse(environ)
         if refused is not None:
             status, reason = refused
+            metrics.observe("http", "other", reason, 0.0)
             log.warning(
                 "refused a request to /slack/events: %s (%s bytes, from %s)",
                 reason,
@@ -169,7 +178,11 @@ class Server(BaseApplication):
             "graceful_timeout": 10,
             "keepalive": 5,
             "backlog": 512,
+            "child_exit": lambda _server, worker: metrics.worker_gone(worker.pid),
         }
+        logconfig = logs.gunicorn_config()
+        if logconfig is not None:
+            options["logconfig_dict"] = logconfig
         for key, value in options.items():
             self.cfg.set(key, value)
 

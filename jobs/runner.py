@@ -18,7 +18,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from bot import render
+from bot import metrics, render
 from bot.config import Settings
 from bot.services.errors import ServiceError
 from bot.slack_client import make_client
@@ -86,7 +86,12 @@ def run_job(
     function = JOBS.get(job)
     if function is None:
         raise JobNotAvailable(job)
-    report = function(engine, client, now, department)
+    try:
+        report = function(engine, client, now, department)
+    except Exception:
+        metrics.JOB_RUNS.labels(job, "error").inc()
+        raise
+    metrics.JOB_RUNS.labels(job, "ok").inc()
     if deliver and job != "deliver-outbox":
         delivered = outbox.deliver_due(engine, client, now=now)
         report.sent += delivered.sent

@@ -28,10 +28,12 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from prometheus_client import start_http_server
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot import metrics
 from bot.config import Settings
 from bot.store.db import make_engine
 from bot.store.models import Department
@@ -197,6 +199,9 @@ def build_worker(
 
 def run_worker(settings: Settings) -> None:
     worker = build_worker(settings)
+    if settings.metrics_port is not None:
+        start_http_server(settings.metrics_port, registry=metrics.registry(worker.engine))
+        log.info("metrics on port %s", settings.metrics_port)
     worker.install()
     log.info("worker started: %s", ", ".join(job.id for job in worker.scheduler.get_jobs()))
     worker.scheduler.start()

@@ -69,6 +69,9 @@ _CLEARED = (
     "SALESBOT_TZ",
     "SALESBOT_LOCALE",
     "SALESBOT_AUTO_MIGRATE",
+    "SALESBOT_LOG_FORMAT",
+    "METRICS_PORT",
+    "PROMETHEUS_MULTIPROC_DIR",
 )
 
 
@@ -191,7 +194,16 @@ class Reply:
 class LiveServer:
     """``salesbot serve`` in a subprocess, reached with signed requests like Slack's."""
 
-    def __init__(self, *, db_url: str, fake: FakeSlack, log_path: Path, workers: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        db_url: str,
+        fake: FakeSlack,
+        log_path: Path,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        extra = env or {}
         self.fake, self.log_path, self.db_url = fake, log_path, db_url
         env = salesbot_env(
             {
@@ -201,6 +213,7 @@ class LiveServer:
                 "DATABASE_URL": db_url,
                 "WEB_THREADS": "8",
                 "WEB_CONCURRENCY": str(workers),
+                **extra,
             }
         )
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()

@@ -3,8 +3,10 @@ digest was due, it posts it once; restarted, it posts nothing more."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,12 +27,13 @@ def _weekly_posts(fake) -> list:  # type: ignore[no-untyped-def]
     ]
 
 
-def _run_worker(db_url: str, fake, log: Path, until) -> str:  # type: ignore[no-untyped-def]
+def _run_worker(db_url: str, fake, log: Path, until, **extra: str) -> str:  # type: ignore[no-untyped-def]
     env = salesbot_env(
         {
             "DATABASE_URL": db_url,
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_API_URL": fake.url,
+            **extra,
         }
     )
     with open(log, "wb") as out:
@@ -66,3 +69,23 @@ def test_worker_catches_up_once(engine, db_url, fake_slack, tmp_path) -> None:
         lambda: "started" in (tmp_path / "w2.log").read_text(),
     )
     assert len(_weekly_posts(fake_slack)) == 1, second
+
+
+def test_worker_serves_metrics_on_metrics_port(engine, db_url, fake_slack, tmp_path) -> None:
+    setup_org(engine)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    scraped: list[str] = []
+
+    def job_runs_counted() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as reply:
+                scraped.append(reply.read().decode())
+        except OSError:
+            return False
+        return 'salesbot_job_runs_total{job="deliver-outbox",outcome="ok"}' in scraped[-1]
+
+    _run_worker(db_url, fake_slack, tmp_path / "w.log", job_runs_counted, METRICS_PORT=str(port))
+    assert "salesbot_outbox_pending 0.0" in scraped[-1]
+    assert TOKEN not in scraped[-1]
