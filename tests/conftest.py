@@ -31,9 +31,14 @@ from bot.devslack.signing import command_body, event_body, payload_body, signed_
 from bot.store.db import make_engine, upgrade
 
 try:
-    from tests.pgcluster import PgCluster, PostgresUnavailable, start_cluster
+    from tests.pgcluster import GivenServer, PgCluster, PostgresUnavailable, start_cluster
 except ImportError:  # pytest run without the repository root on sys.path
-    from pgcluster import PgCluster, PostgresUnavailable, start_cluster  # type: ignore[no-redef]
+    from pgcluster import (  # type: ignore[no-redef]
+        GivenServer,
+        PgCluster,
+        PostgresUnavailable,
+        start_cluster,
+    )
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
@@ -76,7 +81,16 @@ _CLEARED = (
 
 
 #: Fixtures that start a process (a live server, a PostgreSQL cluster) or are built on one.
-_PROCESS_FIXTURES = {"server", "org", "crowd", "racing", "postgres", "socket_mode", "silent_port"}
+_PROCESS_FIXTURES = {
+    "server",
+    "org",
+    "crowd",
+    "racing",
+    "postgres",
+    "socket_mode",
+    "silent_port",
+    "door",
+}
 
 
 #: Modules whose tests read the calendar (periods, allowances, expiry, digests): ``make dates``
@@ -133,10 +147,12 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster | str]:
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster | GivenServer]:
+    """The PostgreSQL server of this test process: a throwaway cluster, or the developer's
+    own server named by ``SALESBOT_TEST_POSTGRES_URL`` (its user needs CREATEDB)."""
     given = os.environ.get("SALESBOT_TEST_POSTGRES_URL")
     if given:
-        yield given
+        yield GivenServer(given)
         return
     try:
         cluster = start_cluster(tmp_path_factory.mktemp("pg"))
@@ -148,18 +164,29 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster | s
     cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def migrated_template(postgres: PgCluster | GivenServer, worker_id: str) -> Iterator[str]:
+    """A database built by the migrations once per test process, that each test's database
+    is copied from (``CREATE DATABASE … TEMPLATE``)."""
+    name = f"t_template_{worker_id}_{uuid.uuid4().hex[:6]}"
+    engine = make_engine(postgres.create_database(name))
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    postgres.drop_database(name)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database URL on each backend."""
+    """A fresh database URL on each backend: an empty SQLite file, or a new PostgreSQL database
+    already migrated (a copy of :func:`migrated_template`), dropped after the test."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'salesbot.db'}"
         return
     pg = request.getfixturevalue("postgres")
-    if isinstance(pg, str):  # a developer's own server: use it as given
-        yield pg
-        return
+    template = request.getfixturevalue("migrated_template")
     name = f"t_{uuid.uuid4().hex[:12]}"
-    url = pg.create_database(name)
+    url = pg.create_database(name, template=template)
     yield url
     pg.drop_database(name)
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-__all__ = ["PgCluster", "PostgresUnavailable", "find_pg_bindir", "start_cluster"]
+__all__ = ["GivenServer", "PgCluster", "PostgresUnavailable", "find_pg_bindir", "start_cluster"]
 
 SUPERUSER = "postgres"
 HOST = "127.0.0.1"
@@ -98,6 +98,53 @@ def _log_tail(log: pathlib.Path) -> str:
     return "\n".join(lines[-_LOG_TAIL_LINES:]) or "(server log is empty)"
 
 
+def _create_database(conninfo: str, name: str, template: str | None, url_for) -> str:  # type: ignore[no-untyped-def]
+    _check_name(name)
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        _check_name(template)
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(statement)
+    return url_for(name)
+
+
+def _drop_database(conninfo: str, name: str) -> None:
+    _check_name(name)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@dataclass
+class GivenServer:
+    """A developer's own server, named by ``SALESBOT_TEST_POSTGRES_URL``: the tests create their
+    databases on it (the URL's user needs CREATEDB) and drop them afterwards, as on a cluster
+    of their own."""
+
+    url: str
+
+    def conninfo(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def url_for(self, dbname: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).set(database=dbname).render_as_string(hide_password=False)
+
+    def create_database(self, name: str, template: str | None = None) -> str:
+        return _create_database(self.conninfo(), name, template, self.url_for)
+
+    def drop_database(self, name: str) -> None:
+        _drop_database(self.conninfo(), name)
+
+    def stop(self) -> None:
+        """Nothing to stop: the server is the developer's."""
+
+
 @dataclass
 class PgCluster:
     """A running throwaway server. ``url`` is the SQLAlchemy URL of its ``postgres`` database."""
@@ -119,20 +166,13 @@ class PgCluster:
     def url_for(self, dbname: str) -> str:
         return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{dbname}"
 
-    def create_database(self, name: str) -> str:
-        """CREATE DATABASE ``name``; returns its SQLAlchemy URL."""
-        _check_name(name)
-        with psycopg.connect(self.conninfo(), autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        return self.url_for(name)
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """CREATE DATABASE ``name`` (a copy of ``template`` if given); returns its URL."""
+        return _create_database(self.conninfo(), name, template, self.url_for)
 
     def drop_database(self, name: str) -> None:
         """DROP DATABASE ``name`` WITH (FORCE), ending any sessions still connected to it."""
-        _check_name(name)
-        with psycopg.connect(self.conninfo(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        _drop_database(self.conninfo(), name)
 
     def stop(self) -> None:
         """Stop the server at once (no checkpoint) and delete its files. Safe to call twice."""

@@ -5,14 +5,17 @@ keep gets a clear refusal that says the limit."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
+import time_machine
 from sqlmodel import select
 
+from bot.devslack.fake_slack import FakeSlack
 from bot.devslack.signing import command_body, signed_headers
 from bot.store.models import Activity, Lead, Member
 from jobs.exports import _csv, safe_cell
-from tests.conftest import SECRET, LiveServer
+from tests.conftest import PINNED_AT, SECRET, LiveServer
 from tests.leads_support import db
 
 MARKER = "zz-hostile-marker-zz"
@@ -35,16 +38,32 @@ def _unsigned(server: LiveServer, timestamp: str) -> tuple[int, str]:
     return reply.status, reply.body
 
 
-@pytest.mark.parametrize("timestamp", ["abc", "", "1e3", " 12", "-5", "9" * 30])
-def test_a_malformed_timestamp_is_401_and_nothing_is_sent(server, timestamp) -> None:
-    status, _body = _unsigned(server, timestamp)
-    assert status == 401
+@pytest.fixture(scope="module")
+def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the module's HTTP-only tests: what they check happens before any
+    database is touched, so one SQLite server serves them all."""
+    tmp = tmp_path_factory.mktemp("door")
+    with FakeSlack() as fake:
+        with time_machine.travel(PINNED_AT, tick=True):  # the time each test starts at
+            live = LiveServer(
+                db_url=f"sqlite:///{tmp / 'door.db'}", fake=fake, log_path=tmp / "log"
+            )
+        yield live
+        live.stop()
+
+
+def test_a_malformed_timestamp_is_401_and_nothing_is_sent(door) -> None:
+    server = door
+    for timestamp in ("abc", "", "1e3", " 12", "-5", "9" * 30):
+        status, _body = _unsigned(server, timestamp)
+        assert status == 401, timestamp
     assert server.fake.calls_to("response_url") == []
     assert server.fake.calls_to("chat.postMessage") == []
     assert MARKER not in server.log()
 
 
-def test_a_big_unsigned_body_is_refused_unread_and_not_logged(server) -> None:
+def test_a_big_unsigned_body_is_refused_unread_and_not_logged(door) -> None:
+    server = door
     body = "text=" + MARKER * (2 * 1024 * 1024 // len(MARKER))
     headers = {"content-type": "application/x-www-form-urlencoded"}
     reply = server.request("POST", "/slack/events", body, headers)
@@ -53,7 +72,8 @@ def test_a_big_unsigned_body_is_refused_unread_and_not_logged(server) -> None:
     assert len(server.log()) < 100_000
 
 
-def test_a_signed_body_that_does_not_parse_is_400_without_a_traceback(server) -> None:
+def test_a_signed_body_that_does_not_parse_is_400_without_a_traceback(door) -> None:
+    server = door
     for body in ("payload=notjson", "payload=%5B1%5D", "{not json"):
         reply = server.request("POST", "/slack/events", body, signed_headers(SECRET, body))
         assert reply.status == 400, body
@@ -61,7 +81,8 @@ def test_a_signed_body_that_does_not_parse_is_400_without_a_traceback(server) ->
     assert server.get("/healthz").status == 200
 
 
-def test_other_paths_and_methods_are_refused(server) -> None:
+def test_other_paths_and_methods_are_refused(door) -> None:
+    server = door
     assert server.request("GET", "/slack/events").status == 405
     assert server.request("POST", "/elsewhere", "x=1").status == 404
 
