@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
@@ -54,8 +55,9 @@ class SalesApp(App):
             logs.REQUEST.set({})
 
 
-#: Failures of the database that are not the request's fault: it is slow, locked or away.
-_DATABASE_BUSY = (OperationalError, PoolTimeout, TimeoutError)
+#: Failures of the database that are not the request's fault: it is slow, locked or away
+#: (psycopg's own error reaches here from prepared statements, which run on the raw cursor).
+_DATABASE_BUSY = (OperationalError, PoolTimeout, TimeoutError, psycopg.OperationalError)
 
 
 def has_nul(value: Any) -> bool:
@@ -170,7 +172,7 @@ def build_app(
                 ref,
                 _kind(body),
                 type(error).__name__,
-                extra={"ref": ref, "department": _department_name(context)},
+                extra={"ref": ref},  # the department would be one more wait on the database
             )
             reply = render.message("errors.database_busy", locale)
         else:

@@ -34,7 +34,12 @@ from bot import logs, metrics
 from bot.app import build_app
 from bot.config import Settings
 from bot.gate import GATE
-from bot.store.db import WEB_STATEMENT_TIMEOUT_S, make_engine, ping
+from bot.store.db import (
+    WEB_CONNECTION_LIMIT_S,
+    WEB_STATEMENT_TIMEOUT_S,
+    make_engine,
+    ping,
+)
 
 log = logging.getLogger("salesbot.web")
 
@@ -188,7 +193,9 @@ class Server(BaseApplication):
 
     def load(self) -> Callable[[dict, StartResponse], Iterable[bytes]]:
         engine = make_engine(
-            self.settings.database_url, statement_timeout_s=WEB_STATEMENT_TIMEOUT_S
+            self.settings.database_url,
+            statement_timeout_s=WEB_STATEMENT_TIMEOUT_S,
+            connection_limit_s=WEB_CONNECTION_LIMIT_S,
         )
         return make_wsgi(
             build_app(self.settings, engine=engine), engine, self.settings.slack_signing_secret

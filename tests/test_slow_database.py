@@ -7,17 +7,21 @@ says "the database is busy, nothing was changed" within Slack's three seconds.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from bot.devslack.signing import command_body, signed_headers
-from tests.conftest import SECRET, TOKEN, Reply, salesbot_argv, salesbot_env
+from tests.conftest import SECRET, TOKEN, LiveServer, Reply, salesbot_argv, salesbot_env
+from tests.pgcluster import PgCluster, PostgresUnavailable, start_cluster
 
 
 @pytest.fixture
@@ -102,3 +106,57 @@ def test_a_silent_database_gets_503_and_a_busy_answer_in_time(silent_port, fake_
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def _processes_of(cluster: PgCluster) -> list[int]:
+    """The postmaster of ``cluster`` and every process it started."""
+    assert cluster.data_dir is not None
+    postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            children.append(int(stat.parent.name))
+    return [postmaster, *children]
+
+
+def test_a_frozen_database_gets_503_and_a_busy_answer_in_time(fake_slack, tmp_path) -> None:
+    """The server stops (SIGSTOP): it enforces no timeout and the kernel still acknowledges
+    every packet; the web process's watchdog keeps the answers within Slack's limits."""
+    try:
+        cluster = start_cluster(tmp_path / "frozen")
+    except PostgresUnavailable as error:
+        if os.environ.get("SALESBOT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (SALESBOT_REQUIRE_POSTGRES=1): {error}")
+        pytest.skip(f"PostgreSQL unavailable: {error}")
+    server = None
+    try:
+        server = LiveServer(
+            db_url=cluster.create_database("frozen"), fake=fake_slack, log_path=tmp_path / "log"
+        )
+        reply = server.command("/lead", "who Acme", user="U0REP1")
+        assert "database is busy" not in reply.json()["text"]  # it answers
+        frozen = _processes_of(cluster)
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            health = server.get("/healthz")
+            assert health.status == 503 and time.monotonic() - started < 1.5
+            started = time.monotonic()
+            reply = server.command("/lead", "who Acme", user="U0REP1")
+            took = time.monotonic() - started
+            assert "database is busy" in reply.json()["text"], reply.body
+            assert took < 3.0, took
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+        reply = server.command("/lead", "who Acme", user="U0REP1")
+        assert "database is busy" not in reply.json()["text"]  # the cut connections are gone
+    finally:
+        if server is not None:
+            server.stop()
+        cluster.stop()

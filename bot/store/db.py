@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from bot.gate import GATE
+from bot.store.watchdog import Watchdog
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -29,17 +30,26 @@ CONNECT_TIMEOUT_S = 2
 WEB_STATEMENT_TIMEOUT_S = 2.0
 #: The same for the worker and the command line, whose jobs read more.
 JOB_STATEMENT_TIMEOUT_S = 120.0
+#: How long a web request may hold a PostgreSQL connection before the watchdog cuts it
+#: (bot.store.watchdog): a frozen server enforces no timeout of its own.
+WEB_CONNECTION_LIMIT_S = 2.5
 
 
 def make_engine(
-    url: str, *, statement_timeout_s: float = JOB_STATEMENT_TIMEOUT_S, **kwargs: object
+    url: str,
+    *,
+    statement_timeout_s: float = JOB_STATEMENT_TIMEOUT_S,
+    connection_limit_s: float | None = None,
+    **kwargs: object,
 ) -> Engine:
     """An engine tuned per backend.
 
     PostgreSQL: connections open within :data:`CONNECT_TIMEOUT_S`; a statement, a lock wait
     and a wait for a pooled connection each end after ``statement_timeout_s`` (web processes
     pass :data:`WEB_STATEMENT_TIMEOUT_S`), and the request gets "the database is busy,
-    nothing was changed" instead of hanging.
+    nothing was changed" instead of hanging. With ``connection_limit_s`` (web processes), a
+    connection held longer is cut by :class:`~bot.store.watchdog.Watchdog`, which also pings
+    each connection as it is checked out.
 
     SQLite: one file shared by threads and processes, so WAL journaling and a busy timeout
     let concurrent writers queue instead of failing with "database is locked". Both pools keep
@@ -68,9 +78,9 @@ def make_engine(
         _queue_sqlite_writers(engine)
         return engine
     timeout_ms = int(statement_timeout_s * 1000)
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
+        pool_pre_ping=connection_limit_s is None,  # else the watchdog pings
         pool_timeout=min(statement_timeout_s, 30),
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_S,
@@ -78,6 +88,9 @@ def make_engine(
         },
         **kwargs,
     )
+    if connection_limit_s is not None:
+        Watchdog(engine, connection_limit_s)
+    return engine
 
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
