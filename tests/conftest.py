@@ -28,7 +28,8 @@ from sqlalchemy.engine import Engine
 
 from bot.devslack.fake_slack import FakeSlack
 from bot.devslack.signing import command_body, event_body, payload_body, signed_headers
-from bot.store.db import make_engine, upgrade
+from bot.services.setup import import_setup
+from bot.store.db import make_engine, session_scope, upgrade
 
 try:
     from tests.pgcluster import GivenServer, PgCluster, PostgresUnavailable, start_cluster
@@ -351,13 +352,21 @@ reps = ["U0REP3"]
 """
 
 
+def import_setup_text(db_url: str, text: str) -> None:
+    """Import a setup file's text as ``salesbot setup`` does, in this process (the command
+    itself is tested in test_setup.py; a process per test costs most of a second)."""
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as session:
+            import_setup(session=session, text=text)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
-def org(server: LiveServer, tmp_path: Path) -> LiveServer:
-    """The live server with SETUP_TOML imported through the real ``salesbot setup``."""
-    path = tmp_path / "setup.toml"
-    path.write_text(SETUP_TOML)
-    done = run_salesbot("setup", str(path), env={"DATABASE_URL": server.db_url})
-    assert done.returncode == 0, done.stderr
+def org(server: LiveServer) -> LiveServer:
+    """The live server with SETUP_TOML imported."""
+    import_setup_text(server.db_url, SETUP_TOML)
     return server
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import func, select
 
 from bot.store.models import ClaimConflict, Lead, OwnershipEvent
-from tests.conftest import LiveServer, run_salesbot
+from tests.conftest import LiveServer, import_setup_text
 from tests.leads_support import db
 
 CLAIMS = 50
@@ -37,10 +37,7 @@ SPELLINGS = ["Acme Corp", "ACME Corporation acme.com", "ａｃｍｅ 有限公�
 
 @pytest.fixture
 def crowd(server: LiveServer, tmp_path: Path) -> LiveServer:
-    path = tmp_path / "setup.toml"
-    path.write_text(SETUP)
-    done = run_salesbot("setup", str(path), env={"DATABASE_URL": server.db_url})
-    assert done.returncode == 0, done.stderr
+    import_setup_text(server.db_url, SETUP)
     return server
 
 

@@ -11,17 +11,13 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import SECRET, TOKEN, LiveServer, run_salesbot
+from tests.conftest import SECRET, TOKEN, LiveServer, import_setup_text
 
 
 def _started(db_url: str, fake, tmp_path: Path, **env: str) -> LiveServer:  # type: ignore[no-untyped-def]
     live = LiveServer(db_url=db_url, fake=fake, log_path=tmp_path / "serve.log", workers=2, env=env)
-    path = tmp_path / "setup.toml"
-    path.write_text(
-        'admins = ["U0ADMIN"]\n[[department]]\nname = "Enterprise"\nreps = ["U0REP1"]\n'
-    )
-    done = run_salesbot("setup", str(path), env={"DATABASE_URL": db_url})
-    assert done.returncode == 0, done.stderr
+    setup = 'admins = ["U0ADMIN"]\n[[department]]\nname = "Enterprise"\nreps = ["U0REP1"]\n'
+    import_setup_text(db_url, setup)
     return live
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from bot.services.audit import ownership_violations
 from bot.store.models import Kudos, Lead, OwnershipEvent, TransferRequest
-from tests.conftest import LiveServer, Reply, run_salesbot
+from tests.conftest import LiveServer, Reply, import_setup_text
 from tests.leads_support import click, db
 
 SETUP = """
@@ -47,10 +47,7 @@ def racing(db_url: str, fake_slack, tmp_path: Path) -> Iterator[LiveServer]:  # 
     live = LiveServer(
         db_url=db_url, fake=fake_slack, log_path=tmp_path / "serve.log", workers=workers
     )
-    path = tmp_path / "setup.toml"
-    path.write_text(SETUP)
-    done = run_salesbot("setup", str(path), env={"DATABASE_URL": db_url})
-    assert done.returncode == 0, done.stderr
+    import_setup_text(db_url, SETUP)
     yield live
     live.stop()
 
