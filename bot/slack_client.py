@@ -23,7 +23,7 @@ class GatedWebClient(WebClient):
 
 #: Seconds a listener waits for Slack when it answers the user after the post: the whole
 #: answer must reach Slack within its three seconds.
-PROMPT_TIMEOUT_S = 2
+PROMPT_TIMEOUT_S = 1.5
 
 
 def prompt_client(client: WebClient) -> WebClient:

@@ -27,12 +27,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 CONNECT_TIMEOUT_S = 2
 #: What a request may spend in one statement, in a lock wait, or waiting for a pooled
 #: connection, so that a command still answers within Slack's three seconds.
-WEB_STATEMENT_TIMEOUT_S = 2.0
+WEB_STATEMENT_TIMEOUT_S = 1.8
 #: The same for the worker and the command line, whose jobs read more.
 JOB_STATEMENT_TIMEOUT_S = 120.0
 #: How long a web request may hold a PostgreSQL connection before the watchdog cuts it
 #: (bot.store.watchdog): a frozen server enforces no timeout of its own.
-WEB_CONNECTION_LIMIT_S = 2.5
+WEB_CONNECTION_LIMIT_S = 2.2
 
 
 def make_engine(

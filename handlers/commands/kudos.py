@@ -2,7 +2,7 @@
 
 The kudos and its post are one unit: the service records the kudos and the post goes into the
 outbox in the same transaction (key ``kudos:<id>``). The post is then sent at once, while the
-giver waits, by a client that gives Slack two seconds: the giver reads "posted in #channel";
+giver waits, by a client that gives Slack a second and a half: the giver reads "posted in #channel";
 when Slack is slow or down, "it will appear shortly", and the worker sends it later (the
 outbox's history check keeps a post that did land from being sent twice). When Slack refuses
 the post for good (the bot is not in the channel), the kudos and its post are withdrawn and the
