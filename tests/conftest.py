@@ -219,6 +219,19 @@ class Reply:
         return data.get("text", "") + "\n" + json.dumps(data.get("blocks", []), ensure_ascii=False)
 
 
+def http_request(
+    port: int, method: str, path: str, body: str = "", headers: dict | None = None
+) -> Reply:
+    """One HTTP request to a server on 127.0.0.1, on a connection of its own."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, body=body.encode(), headers=headers or {})
+        response = connection.getresponse()
+        return Reply(response.status, response.read().decode())
+    finally:
+        connection.close()
+
+
 class LiveServer:
     """``salesbot serve`` in a subprocess, reached with signed requests like Slack's."""
 
@@ -280,13 +293,7 @@ class LiveServer:
         raise RuntimeError(f"salesbot serve is not healthy:\n{self.log()}")
 
     def request(self, method: str, path: str, body: str = "", headers: dict | None = None) -> Reply:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request(method, path, body=body.encode(), headers=headers or {})
-            response = connection.getresponse()
-            return Reply(response.status, response.read().decode())
-        finally:
-            connection.close()
+        return http_request(self.port, method, path, body, headers)
 
     def get(self, path: str) -> Reply:
         return self.request("GET", path)

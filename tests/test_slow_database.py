@@ -18,9 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import literal, select, text
+from sqlalchemy.exc import OperationalError
 
 from bot.devslack.signing import command_body, signed_headers
-from tests.conftest import SECRET, TOKEN, LiveServer, Reply, salesbot_argv, salesbot_env
+from bot.store.db import make_engine
+from bot.store.prepared import Prepared
+from tests.conftest import SECRET, TOKEN, LiveServer, http_request, salesbot_argv, salesbot_env
 from tests.pgcluster import PgCluster, PostgresUnavailable, start_cluster
 
 
@@ -47,18 +51,6 @@ def silent_port() -> Iterator[int]:
     for conn in held:
         conn.close()
     listener.close()
-
-
-def _request(port: int, method: str, path: str, body: str = "", headers=None) -> Reply:  # type: ignore[no-untyped-def]
-    import http.client
-
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request(method, path, body=body.encode(), headers=headers or {})
-        response = conn.getresponse()
-        return Reply(response.status, response.read().decode())
-    finally:
-        conn.close()
 
 
 def test_a_silent_database_gets_503_and_a_busy_answer_in_time(silent_port, fake_slack, tmp_path):  # type: ignore[no-untyped-def]
@@ -88,7 +80,7 @@ def test_a_silent_database_gets_503_and_a_busy_answer_in_time(silent_port, fake_
             time.sleep(0.05)
         assert port, log.read_text()
         started = time.monotonic()
-        health = _request(port, "GET", "/healthz")
+        health = http_request(port, "GET", "/healthz")
         assert health.status == 503 and time.monotonic() - started < 1.5
         body = command_body(
             "/lead",
@@ -98,7 +90,7 @@ def test_a_silent_database_gets_503_and_a_busy_answer_in_time(silent_port, fake_
             response_url=fake_slack.response_url(),
         )
         started = time.monotonic()
-        reply = _request(port, "POST", "/slack/events", body, signed_headers(SECRET, body))
+        reply = http_request(port, "POST", "/slack/events", body, signed_headers(SECRET, body))
         took = time.monotonic() - started
         assert reply.status == 200
         assert "database is busy" in reply.json()["text"], reply.body
@@ -160,3 +152,23 @@ def test_a_frozen_database_gets_503_and_a_busy_answer_in_time(fake_slack, tmp_pa
         if server is not None:
             server.stop()
         cluster.stop()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_watchdog_cuts_a_statement_that_overruns_and_never_an_idle_connection(db_url) -> None:
+    engine = make_engine(db_url, connection_limit_s=0.5)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            time.sleep(1.0)  # held, idle (its request waits on Slack): left alone
+            assert connection.execute(text("SELECT 2")).scalar() == 2
+            rows = Prepared(select(literal(3).label("n"))).rows(connection)
+            assert [row.n for row in rows] == [3]
+        started = time.monotonic()
+        with pytest.raises(OperationalError), engine.connect() as connection:
+            connection.execute(text("SELECT pg_sleep(5)"))  # past the limit: cut
+        assert time.monotonic() - started < 1.5
+        with engine.connect() as connection:  # the cut connection was thrown away
+            assert connection.execute(text("SELECT 4")).scalar() == 4
+    finally:
+        engine.dispose()

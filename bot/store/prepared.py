@@ -94,7 +94,7 @@ class Prepared(_Plans):
         args = plan.args(params)
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(plan.sql, args)
+            _execute(connection, cursor, plan.sql, args)
             fetched = cursor.fetchall()
         finally:
             cursor.close()
@@ -129,11 +129,16 @@ class PreparedWrite(_Plans):
         args = plan.args(params)
         cursor = connection.connection.cursor()
         try:
-            # the engine's listeners see the write as they see any statement
-            connection.dispatch.before_cursor_execute(
-                connection, cursor, plan.sql, args, None, False
-            )
-            cursor.execute(plan.sql, args)
+            _execute(connection, cursor, plan.sql, args)
             return cursor.rowcount
         finally:
             cursor.close()
+
+
+def _execute(connection: Connection, cursor: Any, sql: str, args: Any) -> None:
+    """Run one statement on the raw cursor; the engine's listeners see it as they see any
+    statement, before it (the SQLite write lock, the watchdog) and after it."""
+    dispatch = connection.dispatch
+    dispatch.before_cursor_execute(connection, cursor, sql, args, None, False)
+    cursor.execute(sql, args)
+    dispatch.after_cursor_execute(connection, cursor, sql, args, None, False)
