@@ -47,6 +47,8 @@ bench: install
 	$(BIN)/python bench/http_load.py
 	$(BIN)/python bench/http_load.py --command who
 	$(BIN)/python bench/http_load.py --command log
+	$(BIN)/python bench/http_load.py --rate 200 --seconds 30 --workers 2 --postgres
+	$(BIN)/python bench/race.py
 	$(BIN)/python bench/near_duplicates.py
 	$(BIN)/python bench/digest_scale.py
 	$(BIN)/python bench/targets_home.py

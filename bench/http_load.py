@@ -1,23 +1,35 @@
-"""HTTP load benchmark: ``salesbot serve`` against a bare Bolt app, both behind gunicorn.
+"""HTTP load benchmark: ``salesbot serve`` against three Bolt baselines, all behind gunicorn.
 
 Run from the repository root::
 
     .venv/bin/python bench/http_load.py [--requests N] [--concurrency 1,8,32]
-        [--command help|who|log] [--workers N] [--threads N] [--postgres] [--one-read]
+        [--command help|who|log] [--workers N] [--threads N] [--postgres]
+    .venv/bin/python bench/http_load.py --rate 200 [--seconds 30] [--workers 2] [--postgres]
 
 Everything runs on 127.0.0.1: an in-process fake Slack Web API, ``salesbot serve`` (SQLite in
 a temporary directory holding the demo company, or with ``--postgres`` a throwaway PostgreSQL
-server started as the tests start one) and a baseline, ``bench/bare_app.py`` (a Bolt
-app that only acks), served by gunicorn with the same settings (``--workers``, default 1;
-gthread, ``--threads`` per worker, default 8). ``--one-read`` adds a third server,
-``bench/one_read_app.py``: Bolt answering every command with one Core read and an f-string,
-the least a command that reads the store can cost; it shows how much of salesbot's time is
-Bolt and gunicorn and how much its own work.
+server started as the tests start one) and, served by gunicorn with the same settings
+(``--workers``, default 1; gthread, ``--threads`` per worker, default 8), three baselines:
+
+* ``bare``: ``bench/bare_app.py``, a Bolt app that only acks, with Bolt's default
+  ``process_before_response=False``: what a default Bolt app does (its thread polls for the ack
+  every 10 ms, so most of its latency is that polling, not work);
+* ``bare-pbr``: the same app with ``process_before_response=True``, as salesbot runs: the
+  honest floor for any Bolt app;
+* ``one-read``: ``bench/one_read_app.py``, Bolt answering with one Core read and an f-string,
+  the least a command that reads the store can cost.
+
 Each client thread sends signed slash commands over one keep-alive connection: ``/sales help``
 (a static reply), ``/lead who Acme Corp`` (reads the store) or ``/log call Acme Corp …``
-(writes an activity and renews the claim). For
-every concurrency level the servers are measured in alternating rounds (A B B A ...) so
-that both see the same machine conditions. The whole run gives up after five minutes.
+(writes an activity and renews the claim). For every concurrency level the servers are measured
+in alternating rounds (A B B A ...) so that all see the same machine conditions. Failed
+requests are counted apart; req/s counts answered ones only.
+
+``--rate N`` measures a steady load instead: N requests a second for ``--seconds``, a mix of
+the three commands in turn, sent on schedule whatever the answers do (so a slow answer cannot
+slow the load down and hide itself); a request's time runs from when it was due. It reports
+p50, p99 and the failures of ``salesbot serve``, and of ``bare-pbr`` for comparison. The
+whole run gives up after five minutes.
 """
 
 from __future__ import annotations
@@ -33,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -109,7 +122,8 @@ class Result:
 
     @property
     def rate(self) -> float:
-        return self.requests / self.elapsed if self.elapsed > 0 else math.nan
+        """Answered requests a second (failures are counted apart)."""
+        return len(self.latencies) / self.elapsed if self.elapsed > 0 else math.nan
 
 
 def venv_bin(name: str) -> str:
@@ -192,6 +206,8 @@ COMMANDS = {
 
 
 class Signer:
+    """Signed bodies of one command."""
+
     def __init__(self, response_url: str, command: str) -> None:
         name, text, user = COMMANDS[command]
         self.verifier = SignatureVerifier(SIGNING_SECRET)
@@ -332,7 +348,7 @@ def benchmark(
 
 def report(servers: list[Server], levels: list[int], results: dict[tuple[str, int], Result]):
     header = (
-        f"{'server':<10} {'concurrency':>11} {'requests':>8} {'errors':>6} "
+        f"{'server':<10} {'concurrency':>11} {'requests':>8} {'failed':>6} "
         f"{'p50 ms':>8} {'p99 ms':>8} {'req/s':>9}"
     )
     print(header)
@@ -344,15 +360,67 @@ def report(servers: list[Server], levels: list[int], results: dict[tuple[str, in
                 f"{server.name:<10} {concurrency:>11} {r.requests:>8} {r.errors:>6} "
                 f"{r.percentile(50):>8.2f} {r.percentile(99):>8.2f} {r.rate:>9.1f}"
             )
-    for server in servers[:1] + servers[2:]:  # each other server against the bare app
+    for baseline in servers[1:]:  # salesbot against each baseline
         print()
-        print(f"{server.name} / bare")
+        print(f"salesbot / {baseline.name}")
         print(f"{'concurrency':>11} {'p50 ratio':>10} {'req/s ratio':>12}")
         for concurrency in levels:
-            ours, bare = results[(server.name, concurrency)], results[("bare", concurrency)]
-            p50 = ours.percentile(50) / bare.percentile(50) if bare.latencies else math.nan
-            rate = ours.rate / bare.rate if bare.rate else math.nan
+            ours = results[("salesbot", concurrency)]
+            base = results[(baseline.name, concurrency)]
+            p50 = ours.percentile(50) / base.percentile(50) if base.latencies else math.nan
+            rate = ours.rate / base.rate if base.rate else math.nan
             print(f"{concurrency:>11} {p50:>10.2f} {rate:>12.2f}")
+
+
+def fixed_rate(port: int, rate: float, seconds: float, signers: list[Signer]) -> Result:
+    """Send ``rate`` requests a second for ``seconds``, each on schedule, taking the signers in
+    turn; a request's latency runs from when it was due, queueing included."""
+    interval, total = 1.0 / rate, int(rate * seconds)
+    local = threading.local()
+    result, lock = Result(), threading.Lock()
+
+    def send(due: float, signer: Signer) -> None:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_S)
+        try:
+            conn.request("POST", "/slack/events", signer.payload, signer.headers())
+            response = conn.getresponse()
+            response.read()
+            ok = response.status == 200
+            if response.will_close:
+                conn.close()
+        except (OSError, http.client.HTTPException):
+            ok = False
+            conn.close()
+        took = time.perf_counter() - due
+        with lock:
+            result.requests += 1
+            if ok:
+                result.latencies.append(took)
+            else:
+                result.errors += 1
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        start = time.perf_counter() + 0.05
+        for n in range(total):
+            due = start + n * interval
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            pool.submit(send, due, signers[n % len(signers)])
+    result.elapsed = time.perf_counter() - start
+    return result
+
+
+def report_rate(results: dict[str, Result], rate: float, seconds: float) -> None:
+    print(f"steady {rate:g} req/s for {seconds:g} s, /sales help, /lead who and /log in turn")
+    print(f"{'server':<10} {'sent':>6} {'failed':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    for name, r in results.items():
+        print(
+            f"{name:<10} {r.requests:>6} {r.errors:>6} {r.percentile(50):>8.2f} "
+            f"{r.percentile(99):>8.2f} {r.rate:>8.1f}"
+        )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -368,11 +436,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--threads", type=int, default=8, help="gthread threads per worker (both servers)"
     )
     parser.add_argument(
-        "--one-read",
-        action="store_true",
-        help="also measure bench/one_read_app.py: Bolt answering with one Core read, the least "
-        "a command that reads the store can cost",
+        "--rate",
+        type=float,
+        default=0,
+        help="a steady load of this many requests a second (mixed commands) instead of levels",
     )
+    parser.add_argument("--seconds", type=float, default=30, help="how long --rate lasts")
     parser.add_argument(
         "--postgres",
         action="store_true",
@@ -438,9 +507,13 @@ def main(argv: list[str] | None = None) -> int:
                         workdir,
                     )
                 )
-                baselines = [("bare", "bare_app:app")]
-                if args.one_read:
-                    baselines.append(("one-read", "one_read_app:app"))
+                baselines = [
+                    ("bare", "bare_app:app"),
+                    ("bare-pbr", "bare_app:app_pbr"),
+                    ("one-read", "one_read_app:app"),
+                ]
+                if args.rate:
+                    baselines = baselines[1:2]
                 for name, target in baselines:
                     servers.append(start_server(name, gunicorn(args, target), bare_env, workdir))
                 for server in servers:
@@ -450,12 +523,22 @@ def main(argv: list[str] | None = None) -> int:
                     f"{args.requests} requests per level after {WARMUP} warm-up",
                     file=sys.stderr,
                 )
-                signer = Signer(fake.response_url(), args.command)
-                results = benchmark(servers, args.levels, args.requests, signer, deadline)
+                if args.rate:
+                    signers = [Signer(fake.response_url(), c) for c in ("help", "who", "log")]
+                    steady = {
+                        server.name: fixed_rate(server.port, args.rate, args.seconds, signers)
+                        for server in servers
+                    }
+                else:
+                    signer = Signer(fake.response_url(), args.command)
+                    results = benchmark(servers, args.levels, args.requests, signer, deadline)
             finally:
                 for server in servers:
                     stop_server(server)
-            report(servers, args.levels, results)
+            if args.rate:
+                report_rate(steady, args.rate, args.seconds)
+            else:
+                report(servers, args.levels, results)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

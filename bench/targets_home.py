@@ -23,15 +23,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
+from timing import alternating, check, medians
 
 from bot import render
 from bot.periods import period
@@ -161,15 +159,6 @@ def per_target(session: Session, dept: Department) -> list[int]:
     return found
 
 
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--activities", type=int, default=200_000)
@@ -181,24 +170,20 @@ def main() -> None:
         dept = seed(engine, args.activities)
         with Session(engine) as session:
             ours = sorted(p.actual for p in targets.progress(session, dept, NOW))
-            assert ours == sorted(per_target(session, dept)), "the two disagree"
-            results = {"progress": [], "per-target": [], "home": []}
-            for _ in range(args.repeat):
-                results["progress"].append(
-                    median_ms(lambda: targets.progress(session, dept, NOW), 1)
-                )
-                results["per-target"].append(median_ms(lambda: per_target(session, dept), 1))
-                results["home"].append(
-                    median_ms(
-                        lambda: render.message(
-                            "home.view",
-                            "en",
-                            home=home.home_view(session=session, user_id="U0MGR1", now=NOW),
-                        ),
-                        1,
-                    )
-                )
-        figures = {name: statistics.median(times) for name, times in results.items()}
+            check(ours == sorted(per_target(session, dept)), "the two sides disagree")
+            results = alternating(
+                {
+                    "progress": lambda _n: targets.progress(session, dept, NOW),
+                    "per-target": lambda _n: per_target(session, dept),
+                    "home": lambda _n: render.message(
+                        "home.view",
+                        "en",
+                        home=home.home_view(session=session, user_id="U0MGR1", now=NOW),
+                    ),
+                },
+                args.repeat,
+            )
+        figures = medians(results)
     print(f"{args.activities:,} activities, 20,000 leads, 52 targets; median of {args.repeat}")
     for name, ms in figures.items():
         print(f"  {name:<11} {ms:8.1f} ms")
