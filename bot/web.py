@@ -13,6 +13,7 @@ does Bolt dispatch it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -68,9 +69,10 @@ class FrontDoor:
     def __init__(self, signing_secret: str) -> None:
         self.verifier = SignatureVerifier(signing_secret)
 
-    def refuse(self, environ: dict) -> tuple[str, str] | None:
-        """Read and check the request; (status, reason) to refuse it, or None when it may pass
-        (its body is then in ``environ["wsgi.input"]``, read whole)."""
+    def read(self, environ: dict) -> tuple[str, str] | None:
+        """Check what the headers say and read the body; (status, reason) to refuse it, or
+        None when it may go on to :meth:`verify` (its body is then in ``environ["wsgi.input"]``,
+        read whole). This part waits on the client, so it runs outside the process's gate."""
         if environ.get("REQUEST_METHOD") != "POST":
             return "405 Method Not Allowed", "method"
         try:
@@ -82,18 +84,39 @@ class FrontDoor:
         if length > MAX_BODY:
             return "413 Content Too Large", "too_large"
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
-        signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
         if not _TIMESTAMP.fullmatch(timestamp) or abs(time.time() - int(timestamp)) > MAX_AGE_S:
             return "401 Unauthorized", "timestamp"
         body = environ["wsgi.input"].read(length) if length else b""
         if len(body) != length:
             return "400 Bad Request", "length"
+        environ["wsgi.input"] = io.BytesIO(body)
+        return None
+
+    def verify(self, environ: dict) -> tuple[str, str] | None:
+        """The signature over the body :meth:`read` kept, and whether Bolt can parse it. This
+        part is Python work, so on SQLite it runs inside the gate with the rest of the request
+        (its threads would otherwise trade the interpreter lock, bot.gate)."""
+        body = environ["wsgi.input"].getvalue()
+        timestamp = environ["HTTP_X_SLACK_REQUEST_TIMESTAMP"]
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
         if not self.verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
             return "401 Unauthorized", "signature"
-        environ["wsgi.input"] = io.BytesIO(body)
         if not _parses(body, environ.get("CONTENT_TYPE")):
             return "400 Bad Request", "body"
         return None
+
+
+def _refuse(environ: dict, start_response: StartResponse, refused: tuple[str, str]) -> list[bytes]:
+    """Answer a refused request: one log line with no part of its body, and a count."""
+    status, reason = refused
+    metrics.observe("http", "other", reason, 0.0)
+    log.warning(
+        "refused a request to /slack/events: %s (%s bytes, from %s)",
+        reason,
+        environ.get("CONTENT_LENGTH") or 0,
+        environ.get("REMOTE_ADDR", "?"),
+    )
+    return _answer(start_response, status, {"ok": False, "error": reason})
 
 
 def _parses(body: bytes, content_type: str | None) -> bool:
@@ -143,20 +166,13 @@ def make_wsgi(
             return [data]
         if path != "/slack/events":
             return _answer(start_response, "404 Not Found", {"ok": False, "error": "not_found"})
-        refused = door.refuse(environ)
+        refused = door.read(environ)
         if refused is not None:
-            status, reason = refused
-            metrics.observe("http", "other", reason, 0.0)
-            log.warning(
-                "refused a request to /slack/events: %s (%s bytes, from %s)",
-                reason,
-                environ.get("CONTENT_LENGTH") or 0,
-                environ.get("REMOTE_ADDR", "?"),
-            )
-            return _answer(start_response, status, {"ok": False, "error": reason})
-        if not gated:
-            return slack(environ, start_response)
-        with GATE.held():
+            return _refuse(environ, start_response, refused)
+        with GATE.held() if gated else contextlib.nullcontext():
+            refused = door.verify(environ)
+            if refused is not None:
+                return _refuse(environ, start_response, refused)
             return slack(environ, start_response)
 
     return wsgi
