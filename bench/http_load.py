@@ -28,7 +28,8 @@ requests are counted apart; req/s counts answered ones only.
 ``--rate N`` measures a steady load instead: N requests a second for ``--seconds``, a mix of
 the three commands in turn, sent on schedule whatever the answers do (so a slow answer cannot
 slow the load down and hide itself); a request's time runs from when it was due. It reports
-p50, p99 and the failures of ``salesbot serve``, and of ``bare-pbr`` for comparison. The
+p50, p99 and the failures of ``salesbot serve``, and of ``bare-pbr`` and ``one-read`` for
+comparison. The
 whole run gives up after five minutes.
 """
 
@@ -413,8 +414,8 @@ def fixed_rate(port: int, rate: float, seconds: float, signers: list[Signer]) ->
     return result
 
 
-def report_rate(results: dict[str, Result], rate: float, seconds: float) -> None:
-    print(f"steady {rate:g} req/s for {seconds:g} s, /sales help, /lead who and /log in turn")
+def report_rate(results: dict[str, Result], rate: float, seconds: float, mix: str) -> None:
+    print(f"steady {rate:g} req/s for {seconds:g} s, in turn: {mix}")
     print(f"{'server':<10} {'sent':>6} {'failed':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
     for name, r in results.items():
         print(
@@ -443,6 +444,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=float, default=30, help="how long --rate lasts")
     parser.add_argument(
+        "--mix", default="help,who,log", help="the commands --rate sends in turn (default all)"
+    )
+    parser.add_argument(
         "--postgres",
         action="store_true",
         help="store on a throwaway PostgreSQL server (as the tests start one) instead of SQLite",
@@ -461,6 +465,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--concurrency expects comma-separated integers, e.g. 1,8,32")
     if not args.levels or min(args.levels) < 1 or args.requests < 1:
         parser.error("--requests and every --concurrency value must be at least 1")
+    if any(command not in COMMANDS for command in args.mix.split(",")):
+        parser.error(f"--mix takes commands among {', '.join(sorted(COMMANDS))}")
     return args
 
 
@@ -513,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
                     ("one-read", "one_read_app:app"),
                 ]
                 if args.rate:
-                    baselines = baselines[1:2]
+                    baselines = baselines[1:]
                 for name, target in baselines:
                     servers.append(start_server(name, gunicorn(args, target), bare_env, workdir))
                 for server in servers:
@@ -524,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 if args.rate:
-                    signers = [Signer(fake.response_url(), c) for c in ("help", "who", "log")]
+                    signers = [Signer(fake.response_url(), c) for c in args.mix.split(",")]
                     steady = {
                         server.name: fixed_rate(server.port, args.rate, args.seconds, signers)
                         for server in servers
@@ -536,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
                 for server in servers:
                     stop_server(server)
             if args.rate:
-                report_rate(steady, args.rate, args.seconds)
+                report_rate(steady, args.rate, args.seconds, args.mix)
             else:
                 report(servers, args.levels, results)
     except BenchError as error:
