@@ -414,6 +414,32 @@ def fixed_rate(port: int, rate: float, seconds: float, signers: list[Signer]) ->
     return result
 
 
+def server_side(port: int) -> str:
+    """How the requests' time inside salesbot spread, from its request-duration histogram:
+    what the app spent, apart from waiting in gunicorn's queue or on the client."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_S)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    buckets = {}
+    for line in text.splitlines():
+        match = re.match(
+            r'salesbot_request_duration_seconds_bucket\{kind="command",le="([^"]+)"\} (\S+)', line
+        )
+        if match:
+            buckets[match.group(1)] = float(match.group(2))
+    total = buckets.get("+Inf", 0)
+    if not total:
+        return "no figures"
+    return ", ".join(
+        f"{100 * buckets[le] / total:.1f}% within {float(le) * 1000:g} ms"
+        for le in ("0.01", "0.05", "0.1", "0.25")
+        if le in buckets
+    )
+
+
 def report_rate(results: dict[str, Result], rate: float, seconds: float, mix: str) -> None:
     print(f"steady {rate:g} req/s for {seconds:g} s, in turn: {mix}")
     print(f"{'server':<10} {'sent':>6} {'failed':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
@@ -535,6 +561,7 @@ def main(argv: list[str] | None = None) -> int:
                         server.name: fixed_rate(server.port, args.rate, args.seconds, signers)
                         for server in servers
                     }
+                    inside = server_side(servers[0].port)
                 else:
                     signer = Signer(fake.response_url(), args.command)
                     results = benchmark(servers, args.levels, args.requests, signer, deadline)
@@ -543,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
                     stop_server(server)
             if args.rate:
                 report_rate(steady, args.rate, args.seconds, args.mix)
+                print(f"salesbot's own time per request (its /metrics): {inside}")
             else:
                 report(servers, args.levels, results)
     except BenchError as error:
