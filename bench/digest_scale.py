@@ -33,6 +33,8 @@ digest build (tracemalloc) plus the process's peak RSS.
 from __future__ import annotations
 
 import argparse
+import html
+import json
 import random
 import re
 import resource
@@ -47,6 +49,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, text
 from sqlmodel import Session
+from timing import check
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))  # pgcluster
@@ -313,6 +316,27 @@ def raw(engine, statements: list[tuple[str, tuple]]) -> int:  # type: ignore[no-
     return rows
 
 
+def raw_names(engine, statements: list[tuple[str, tuple]]) -> list[str]:  # type: ignore[no-untyped-def]
+    """The lead names the raw lists return (their first column), to compare with the post."""
+    with engine.connect() as c:
+        return [
+            str(row[0])
+            for sql, parameters in statements
+            if re.match(r"\s*SELECT (l\.)?name\b", sql)
+            for row in c.exec_driver_sql(sql, parameters).fetchall()
+        ]
+
+
+def shows_what_raw_returns(engine, builder, dept, now, statements) -> None:  # type: ignore[no-untyped-def]
+    """Every lead the raw lists return is in the post the digest builds: the two sides read the
+    same rows (checked, not asserted: it holds under ``python -O``)."""
+    with Session(engine) as session:
+        post = builder(session, dept, now)
+        shown = post.message.text + json.dumps(post.message.blocks, ensure_ascii=False)
+    missing = [n for n in raw_names(engine, statements) if html.escape(n, quote=False) not in shown]
+    check(not missing, f"{builder.__name__} does not show what the raw SQL returns: {missing[:5]}")
+
+
 def prepare(engine, statements: list[str], params: dict) -> list[tuple[str, tuple]]:  # type: ignore[no-untyped-def]
     """``:name`` placeholders → the driver's own (``?`` or ``%s``), values in order."""
     mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
@@ -412,6 +436,10 @@ def run(engine, sizes: list[int], repeat: int) -> None:  # type: ignore[no-untyp
         dept = department(engine)
         build(engine, posts.daily_digest, dept, NOW)  # warm caches and templates
         raw(engine, daily)
+        shows_what_raw_returns(engine, posts.daily_digest, dept, NOW, daily)
+        # the weekly post lists the stale leads by name (its wins only as totals)
+        stale = [(sql, p) for sql, p in weekly if "coalesce(last_activity_at" in sql]
+        shows_what_raw_returns(engine, posts.weekly_digest, dept, WEEKLY_NOW, stale)
         row = {"size": size, "seed_s": seeded}
         for name, builder, now, statements in (
             ("daily", posts.daily_digest, NOW, daily),
