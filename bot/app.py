@@ -49,7 +49,7 @@ class SalesApp(App):
             session = req.context.get("session")
             if session is not None:
                 session.close()
-            kind, command = metrics.request_labels(req.body)
+            kind, command = req.context.get("labels") or metrics.request_labels(req.body)
             outcome = req.context.get("outcome", "ok")
             metrics.observe(kind, command, outcome, time.perf_counter() - started)
             logs.REQUEST.set({})
@@ -104,8 +104,10 @@ class RequestContext(Middleware):
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse | None:
         context, body = req.context, req.body
-        logs.REQUEST.set({"command": metrics.request_labels(body)[1], "user": _user_of(body) or ""})
+        context["labels"] = labels = metrics.request_labels(body)
+        logs.REQUEST.set({"command": labels[1], "user": _user_of(body) or ""})
         if has_nul(body):
+            context["outcome"] = "refused"
             log.warning("refused a %s holding a NUL character", _kind(body))
             reply = render.message("errors.bad_characters", self.settings.salesbot_locale)
             return _ephemeral(reply) if "command" in body else BoltResponse(status=200, body="")
@@ -165,15 +167,8 @@ def build_app(
             context["outcome"] = "refused"
             reply = render.message(error.template_path, locale, **error.data)
         elif isinstance(error, _DATABASE_BUSY):
-            context["outcome"] = "busy"
-            ref = secrets.token_hex(3).upper()
-            logger.warning(
-                "database busy (ref %s) handling %s: %s",
-                ref,
-                _kind(body),
-                type(error).__name__,
-                extra={"ref": ref},  # the department would be one more wait on the database
-            )
+            context["outcome"] = "busy"  # no department in the log: one more database wait
+            logger.warning("database busy handling %s: %s", _kind(body), type(error).__name__)
             reply = render.message("errors.database_busy", locale)
         else:
             context["outcome"] = "error"
