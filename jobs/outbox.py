@@ -15,13 +15,13 @@ before the send: a row leased again after an attempt first reads the channel's r
 there, is marked sent without posting. Files carry no metadata; an upload interrupted at that
 edge is sent again (at-least-once).
 
-A row whose payload holds ``{"export": {...}}`` is an export (jobs/exports.py): its file is
-written to a temporary directory from the database when the row is sent, then uploaded like a
-file. A row whose payload holds ``{"file": {...}}`` is a small file held in the row (a
-chart): it is uploaded with the ``files_upload_v2`` flow (get an upload URL, send the
-bytes, complete the upload into the channel). Only the completing call shares the file, so
-a failure in the first two steps retries without a trace in the channel. A file for a user id
-goes to the app's DM with them.
+A row whose payload holds ``{"export": {...}}`` is an export (queued by jobs/exports.py): its
+file is written to a temporary directory from the database when the row is sent
+(jobs/export_files.py), then uploaded like a file. A row whose payload holds ``{"file":
+{...}}`` is a small file held in the row (a chart): it is uploaded with the ``files_upload_v2``
+flow (get an upload URL, send the bytes, complete the upload into the channel). Only the
+completing call shares the file, so a failure in the first two steps retries without a trace in
+the channel. A file for a user id goes to the app's DM with them.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.store.models import Outbox
-from jobs import exports
+from jobs import export_files
 
 log = logging.getLogger("salesbot.outbox")
 
@@ -218,7 +218,7 @@ def _send(
         spec = payload["export"]
         with tempfile.TemporaryDirectory(prefix="salesbot-export-") as tmp:
             path = Path(tmp) / spec["filename"]
-            exports.write_export(engine, spec, path)
+            export_files.write_export(engine, spec, path)
             client.files_upload_v2(
                 channel=_conversation(client, channel),
                 file=str(path),

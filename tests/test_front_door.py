@@ -14,7 +14,7 @@ from sqlmodel import select
 from bot.devslack.fake_slack import FakeSlack
 from bot.devslack.signing import command_body, signed_headers
 from bot.store.models import Activity, Lead, Member
-from jobs.exports import _csv, safe_cell
+from jobs.export_files import _csv, safe_cell
 from tests.conftest import PINNED_AT, SECRET, LiveServer
 from tests.leads_support import db
 
