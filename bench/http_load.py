@@ -264,6 +264,21 @@ def seed_demo(database_url: str) -> None:
     engine.dispose()
 
 
+def post(conn: http.client.HTTPConnection, signer: Signer) -> bool:
+    """One signed command on a keep-alive connection; whether it was answered with 200. A
+    failed or closing connection is closed, and reconnects on its next request."""
+    try:
+        conn.request("POST", "/slack/events", signer.payload, signer.headers())
+        response = conn.getresponse()
+        response.read()
+        if response.will_close:
+            conn.close()
+        return response.status == 200
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        return False
+
+
 def run_round(
     port: int, concurrency: int, count: int, signer: Signer, deadline: Deadline
 ) -> Result:
@@ -287,16 +302,7 @@ def run_round(
             barrier.wait()
             while deadline.left() > 0 and take():
                 started = time.perf_counter()
-                try:
-                    conn.request("POST", "/slack/events", signer.payload, signer.headers())
-                    response = conn.getresponse()
-                    response.read()
-                    ok = response.status == 200
-                    if response.will_close:
-                        conn.close()
-                except (OSError, http.client.HTTPException):
-                    ok = False
-                    conn.close()  # the next request reconnects
+                ok = post(conn, signer)
                 result.requests += 1
                 if ok:
                     result.latencies.append(time.perf_counter() - started)
@@ -384,16 +390,7 @@ def fixed_rate(port: int, rate: float, seconds: float, signers: list[Signer]) ->
         conn = getattr(local, "conn", None)
         if conn is None:
             conn = local.conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_S)
-        try:
-            conn.request("POST", "/slack/events", signer.payload, signer.headers())
-            response = conn.getresponse()
-            response.read()
-            ok = response.status == 200
-            if response.will_close:
-                conn.close()
-        except (OSError, http.client.HTTPException):
-            ok = False
-            conn.close()
+        ok = post(conn, signer)
         took = time.perf_counter() - due
         with lock:
             result.requests += 1
