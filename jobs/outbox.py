@@ -100,13 +100,16 @@ class Attempt:
     error: Exception | None = None
 
     @property
-    def refused(self) -> bool:
-        """Slack answered and said no for good (not in the channel, no such channel …): a
-        retry would fail the same way. Rate limits, 5xx and network errors are worth a retry."""
+    def refusal(self) -> str | None:
+        """What Slack said when it said no for good (``not_in_channel``, ``channel_not_found``
+        …): a retry would fail the same way. None when the row was sent, or failed in a way
+        worth a retry (rate limits, 5xx, network errors)."""
         if not isinstance(self.error, SlackApiError):
-            return False
-        status = self.error.response.status_code
-        return status != 429 and status < 500
+            return None
+        response = self.error.response
+        if response.status_code == 429 or response.status_code >= 500:
+            return None
+        return str(response.get("error") or response.status_code)
 
 
 @dataclass

@@ -18,7 +18,6 @@ from datetime import datetime
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot import render
@@ -112,15 +111,9 @@ def kudos_command(
         deliver=lambda g: queued.append(queue_kudos(session, g, now)),
     )
     attempt = outbox.deliver_row(session.get_bind(), prompt_client, queued[0].id, now=now)
-    if attempt is not None and attempt.refused:
+    if attempt is not None and attempt.refusal:
         svc.withdraw_kudos(session, kudos_id=given.kudos.id, outbox_key=attempt.key)
-        assert isinstance(attempt.error, SlackApiError)
-        response = attempt.error.response
-        raise Conflict(
-            "kudos.not_delivered",
-            channel=given.channel,
-            error=str(response.get("error") or response.status_code),
-        )
+        raise Conflict("kudos.not_delivered", channel=given.channel, error=attempt.refusal)
     delivered = attempt is not None and attempt.sent
     ack(**render.message("kudos.given", locale, given=given, delivered=delivered).ephemeral())
 
