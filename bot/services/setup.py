@@ -19,10 +19,14 @@ from sqlmodel import Session, select
 from bot.render import LOCALES
 from bot.services.departments import (
     OPTIONS,
+    STAGE_WEIGHT_DEFAULTS,
+    STAGE_WEIGHTS_EXAMPLE,
     check_channel,
     name_key,
     parse_option,
+    parse_stage_weights,
     require_no_leads,
+    store_stage_weights,
     valid_user_id,
     workspace_setting,
 )
@@ -30,7 +34,7 @@ from bot.services.errors import InvalidInput, ServiceError
 from bot.store.models import Department, Member, Setting, utcnow
 
 TOP_KEYS = ("timezone", "locale", "admins", "department")
-DEPARTMENT_KEYS = ("name", "channel", "managers", "reps", *OPTIONS)
+DEPARTMENT_KEYS = ("name", "channel", "managers", "reps", *OPTIONS, "stage_weights")
 
 
 class SetupError(InvalidInput):
@@ -133,6 +137,8 @@ def parse_setup(text: str) -> dict[str, Any]:
         for key in OPTIONS:
             if key in entry:
                 entry[key] = _option(text, key, entry[key], index)
+        if "stage_weights" in entry:
+            entry["stage_weights"] = _stage_weights(text, entry["stage_weights"], index)
         for role_key in ("managers", "reps"):
             line = _line_of(text, role_key, index)
             entry[role_key] = _user_list(entry.get(role_key, []), key=role_key, line=line)
@@ -160,6 +166,21 @@ def _option(text: str, key: str, value: Any, index: int | None) -> Any:
             line=_line_of(text, key, index),
             value=str(value),
             expected=OPTIONS[key],
+        ) from None
+
+
+def _stage_weights(text: str, value: Any, index: int) -> dict[str, float]:
+    """``stage_weights = { qualified = 0.25, … }``: open stages, each 0–1; the stages a file
+    leaves out get the defaults (the file says the whole truth each time it is run)."""
+    try:
+        return STAGE_WEIGHT_DEFAULTS | parse_stage_weights(value)
+    except ServiceError:
+        raise SetupError(
+            "setup_bad_value",
+            key="stage_weights",
+            line=_line_of(text, "stage_weights", index),
+            value=str(value),
+            expected=STAGE_WEIGHTS_EXAMPLE,
         ) from None
 
 
@@ -202,6 +223,9 @@ def import_setup(*, session: Session, text: str) -> SetupResult:
         department.updated_at = now
         session.add(department)
         session.flush()
+        if "stage_weights" in entry:
+            assert department.id is not None
+            store_stage_weights(session, department.id, entry["stage_weights"])
         for role, key in (("manager", "managers"), ("rep", "reps")):
             for user_id in entry[key]:
                 member = session.get(Member, user_id) or Member(user_id=user_id)
