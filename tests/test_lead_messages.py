@@ -95,6 +95,19 @@ SAMPLES = {
     "lead.transfer_requested": dict(item=_item(1), to_user="U0REP3", approvers=["U0MGR2"]),
     "lead.transfer_request": dict(request=REQUEST, item=_item(1), to_department="SMB"),
     "lead.transfer_decided": dict(request=REQUEST, item=_item(1)),
+    "lead.transfer_requested_cross": dict(
+        item=_item(1),
+        to_user="U0REP3",
+        to_department="SMB",
+        approvers=["U0MGR2"],
+        from_department="Enterprise",
+        from_managers=["U0MGR1"],
+    ),
+    "lead.transfer_request_cross": dict(
+        request=REQUEST, item=_item(1), to_department="SMB", from_department="Enterprise"
+    ),
+    "lead.transfer_agreed": dict(request=REQUEST, item=_item(1), waiting_on=["U0MGR2"]),
+    "lead.transfer_left_department": dict(item=_item(1), previous=_item(1), to_user="U0REP3"),
     "lead.who": dict(item=_item(1)),
     "lead.mine": dict(items=[_item(i) for i in range(MANY)]),
     "lead.pool": dict(leads=[_lead(i, owner=None) for i in range(40)], total=MANY),

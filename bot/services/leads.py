@@ -695,7 +695,11 @@ def release_by_id(session: Session, *, actor: str, lead_id: int, now: datetime) 
 
 @dataclass(frozen=True)
 class Transfer:
-    """A done transfer (``request`` None) or a request waiting for ``approvers``."""
+    """A done transfer (``request`` None) or a request waiting for ``approvers``.
+
+    ``losing_managers`` are the managers of the department a done transfer took the lead
+    from, when it moved to another department (they are told); for a request across
+    departments, ``from_managers`` must agree as well as the target's managers."""
 
     lead: LeadInfo
     previous: LeadInfo
@@ -703,6 +707,9 @@ class Transfer:
     to_department: str
     request: TransferRequest | None = None
     approvers: tuple[str, ...] = ()
+    losing_managers: tuple[str, ...] = ()
+    from_department: str | None = None
+    from_managers: tuple[str, ...] = ()
 
 
 def _move(session: Session, lead: Lead, to_user: str, actor: str, now, reason=None) -> None:
@@ -729,9 +736,28 @@ def _move(session: Session, lead: Lead, to_user: str, actor: str, now, reason=No
     session.add(lead)
 
 
+def _managers_or_admins(session: Session, department: Any) -> tuple[str, ...]:
+    return tuple(depts.managers_of(session, department)) or tuple(depts.admin_ids(session))
+
+
+def _losing_managers(session: Session, previous: LeadInfo, to_department_id: int) -> tuple:
+    """Managers of the department a cross-department move takes the lead from (none when the
+    lead stays in its department)."""
+    department = previous.department
+    if department is None or department.id == to_department_id:
+        return ()
+    return tuple(depts.managers_of(session, department))
+
+
 def transfer(
     session: Session, *, actor: str, words: list[str], to_user: str, now: datetime
 ) -> Transfer:
+    """``/lead transfer <company> <@user>``.
+
+    A manager of the lead's department or an admin moves it at once (the losing department's
+    managers are told when it leaves their department). The owner asks instead: a request the
+    target's manager approves; when the lead would leave its department, the losing
+    department's manager must agree too (see :func:`decide`)."""
     lead, _rest = find(session, words)
     lead = _locked(session, lead)
     if lead.owner_id is None:
@@ -748,6 +774,7 @@ def transfer(
             previous=previous,
             to_user=to_user,
             to_department=target_department.name,
+            losing_managers=_losing_managers(session, previous, target_department.id),
         )
     if lead.owner_id != actor:
         _require_owner_or_manager(session, actor, lead, "lead.transfer_denied")
@@ -756,6 +783,12 @@ def transfer(
             TransferRequest.lead_id == lead.id, TransferRequest.status == "pending"
         )
     ).first()
+    if pending is not None and pending.from_user != lead.owner_id:
+        # asked by an earlier owner: the lead has moved on since, so it is settled
+        pending.status, pending.decided_at = "cancelled", now
+        session.add(pending)
+        session.flush()
+        pending = None
     if pending is not None:
         raise Conflict("lead.transfer_pending", lead=lead.name, to_user=pending.to_user)
     request = TransferRequest(
@@ -767,9 +800,11 @@ def transfer(
     )
     session.add(request)
     session.commit()
-    approvers = tuple(depts.managers_of(session, target_department)) or tuple(
-        depts.admin_ids(session)
-    )
+    approvers = _managers_or_admins(session, target_department)
+    from_managers: tuple[str, ...] = ()
+    source = previous.department
+    if source is not None and source.id != target_department.id:
+        from_managers = _managers_or_admins(session, source)
     return Transfer(
         lead=previous,
         previous=previous,
@@ -777,6 +812,8 @@ def transfer(
         to_department=target_department.name,
         request=request,
         approvers=approvers,
+        from_department=source.name if from_managers and source else None,
+        from_managers=from_managers,
     )
 
 
@@ -790,15 +827,44 @@ def _target(session: Session, user: str) -> tuple[Any, Any]:
 
 @dataclass(frozen=True)
 class Decision:
+    """A decision on a request. ``waiting_on`` is not empty when the request is still pending:
+    one side of a cross-department move agreed and the other side's managers must too."""
+
     request: TransferRequest
     lead: LeadInfo
     previous: LeadInfo
+    waiting_on: tuple[str, ...] = ()
+    losing_managers: tuple[str, ...] = ()
+
+
+def _sides(session: Session, user: str | None, source: Any, target: Any) -> set[str]:
+    """The sides of a transfer ``user`` may agree for: ``from`` (a manager of the lead's
+    department), ``to`` (a manager of the target's department); an admin for both."""
+    if not user:
+        return set()
+    if depts.is_admin(session, user):
+        return {"from", "to"}
+    sides = set()
+    if source is not None and depts.is_manager_of(session, user, source):
+        sides.add("from")
+    if depts.is_manager_of(session, user, target):
+        sides.add("to")
+    return sides
 
 
 def decide(
     session: Session, *, actor: str, request_id: int, approve: bool, now: datetime
 ) -> Decision:
-    """Approve or reject a transfer request: the target's manager or an admin."""
+    """Approve or reject a transfer request.
+
+    Within a department, the target's manager (or an admin) decides. When the lead would move
+    to another department, two sides must agree: a manager of the lead's (losing) department
+    and a manager of the target's department, in either order; an admin agrees for both, and
+    either side may reject alone. A first agreement leaves the request ``pending`` with
+    ``decided_by``/``decided_at`` naming who agreed (the side is the one that person manages);
+    the second one moves the lead. Each click is one transaction: the lead is locked, the
+    request re-read, and the request row changes with a conditional UPDATE on the status and
+    ``decided_by`` it was read with, so two clicks at once never both count."""
     request = session.get(TransferRequest, request_id)
     if request is None:
         raise NotFound("lead.request_not_found")
@@ -807,33 +873,160 @@ def decide(
         raise NotFound("lead.request_not_found")
     # Read again inside the lead's lock: a second approver waits here, then sees the decision.
     session.refresh(request)
-    _member, target_department = _target(session, request.to_user)
-    if not (
-        depts.is_admin(session, actor) or depts.is_manager_of(session, actor, target_department)
-    ):
-        raise PermissionDenied(
-            "lead.decide_denied",
-            department=target_department.name,
-            managers=depts.managers_of(session, target_department),
-            admins=depts.admin_ids(session),
-        )
-    if request.status != "pending":
+    if request.status != "pending":  # settled: whoever clicks learns by whom
         raise Conflict(
             "lead.request_decided", lead=lead.name, status=request.status, by=request.decided_by
         )
+    _member, target_department = _target(session, request.to_user)
+    source = session.get(Department, lead.department_id) if lead.department_id else None
+    cross = source is not None and source.id != target_department.id
+    needed = {"from", "to"} if cross else {"to"}
+    mine = _sides(session, actor, source, target_department) & needed
+    if not mine:
+        managers = depts.managers_of(session, target_department)
+        names = target_department.name
+        if cross and source is not None:
+            managers = [*depts.managers_of(session, source), *managers]
+            names = f"{source.name}* / *{target_department.name}"
+        raise PermissionDenied(
+            "lead.decide_denied",
+            department=names,
+            managers=managers,
+            admins=depts.admin_ids(session),
+        )
     previous = snapshot(session, lead)
+    seen_by = request.decided_by
+    agreed = _sides(session, seen_by, source, target_department) & needed if approve else set()
+    waiting: tuple[str, ...] = ()
+    losing: tuple[str, ...] = ()
     if lead.owner_id != request.from_user:
-        request.status = "cancelled"
-    elif approve:
+        status = "cancelled"
+    elif not approve:
+        status = "rejected"
+    elif agreed | mine >= needed:
+        if cross and source is not None:
+            losing = tuple(depts.managers_of(session, source))
         _move(session, lead, request.to_user, actor, now, reason="request")
-        request.status = "approved"
+        status = "approved"
     else:
-        request.status = "rejected"
-    request.decided_by = actor
-    request.decided_at = now
-    session.add(request)
+        status = "pending"
+        missing = source if "from" not in agreed | mine else target_department
+        waiting = _managers_or_admins(session, missing)
+    changed = session.execute(
+        update(TransferRequest)
+        .where(
+            col(TransferRequest.id) == request.id,
+            col(TransferRequest.status) == "pending",
+            col(TransferRequest.decided_by).is_(None)
+            if seen_by is None
+            else col(TransferRequest.decided_by) == seen_by,
+        )
+        .values(status=status, decided_by=actor, decided_at=now)
+    ).rowcount
+    if changed != 1:
+        session.rollback()
+        raise Conflict("lead.request_decided", lead=lead.name, status="decided", by=None)
     session.commit()
-    return Decision(request=request, lead=info(session, lead), previous=previous)
+    session.refresh(request)
+    return Decision(
+        request=request,
+        lead=info(session, lead),
+        previous=previous,
+        waiting_on=waiting,
+        losing_managers=losing,
+    )
+
+
+@dataclass(frozen=True)
+class PendingTransfer:
+    """A transfer request still waiting, as one person's Home tab shows it."""
+
+    request_id: int
+    lead: str
+    from_user: str
+    to_user: str
+    requested_by: str
+    to_department: str
+    #: who still has to approve (the missing side's managers, or admins when it has none)
+    waiting_on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PendingTransfers:
+    to_decide: list[PendingTransfer]
+    asked: list[PendingTransfer]
+
+
+HOME_TRANSFERS = 10
+
+
+def pending_transfers_for(session: Session, user: str) -> PendingTransfers:
+    """The requests ``user`` can still approve (a side they manage has not agreed yet; all of
+    them for an admin) and the ones ``user`` asked for, each naming who it waits on. Only
+    requests still pending whose lead still belongs to the rep who asked: anything else is
+    settled. Two bounded queries, whatever the number of old requests."""
+    member, department = _membership(session, user)
+    admin = bool(member and member.is_admin)
+    manager = bool(member and member.role == "manager" and department is not None)
+    still = (
+        TransferRequest.status == "pending",
+        col(Lead.owner_id) == col(TransferRequest.from_user),
+    )
+    base = (
+        select(TransferRequest, Lead.name, Lead.department_id, Member.department_id)
+        .join(Lead, col(Lead.id) == col(TransferRequest.lead_id))
+        .join(Member, col(Member.user_id) == col(TransferRequest.to_user))
+        .where(*still)
+        .order_by(col(TransferRequest.created_at), col(TransferRequest.id))
+    )
+    rows: list[Any] = []
+    if admin or manager:
+        scope = base
+        if not admin:
+            scope = base.where(
+                or_(
+                    col(Member.department_id) == department.id,
+                    col(Lead.department_id) == department.id,
+                )
+            )
+        rows = list(session.exec(scope.limit(HOME_TRANSFERS * 2)).all())
+    asked = list(
+        session.exec(
+            base.where(col(TransferRequest.requested_by) == user).limit(HOME_TRANSFERS)
+        ).all()
+    )
+    departments: dict[int, Any] = {}
+
+    def dept(department_id: int | None) -> Any:
+        if department_id is None:
+            return None
+        if department_id not in departments:
+            departments[department_id] = session.get(Department, department_id)
+        return departments[department_id]
+
+    def line(row: Any) -> tuple[PendingTransfer, set[str]]:
+        request, name, source_id, target_id = row
+        source, target = dept(source_id), dept(target_id)
+        needed = {"from", "to"} if source_id != target_id else {"to"}
+        agreed = _sides(session, request.decided_by, source, target) & needed
+        missing = needed - agreed
+        waiting = _managers_or_admins(session, target if "to" in missing else source)
+        mine = _sides(session, user, source, target) & missing
+        return (
+            PendingTransfer(
+                request.id,
+                name,
+                request.from_user,
+                request.to_user,
+                request.requested_by,
+                target.name if target else "",
+                waiting,
+            ),
+            mine,
+        )
+
+    to_decide = [found for found, mine in map(line, rows) if mine][:HOME_TRANSFERS]
+    return PendingTransfers(to_decide=to_decide, asked=[line(row)[0] for row in asked])
 
 
 # ------------------------------------------------------------------ stages

@@ -117,7 +117,32 @@ def transfer(r: Request) -> Reply:
             previous=done.previous,
             to_user=to_user,
         )
+        r.notify(
+            [u for u in done.losing_managers if u != r.actor],
+            "lead.transfer_left_department",
+            item=done.lead,
+            previous=done.previous,
+            to_user=to_user,
+        )
         return Reply("lead.transferred", item=done.lead, previous=done.previous, to_user=to_user)
+    if done.from_managers:
+        r.notify(
+            [*done.from_managers, *done.approvers],
+            "lead.transfer_request_cross",
+            request=done.request,
+            item=done.lead,
+            to_department=done.to_department,
+            from_department=done.from_department,
+        )
+        return Reply(
+            "lead.transfer_requested_cross",
+            item=done.lead,
+            to_user=to_user,
+            to_department=done.to_department,
+            approvers=done.approvers,
+            from_department=done.from_department,
+            from_managers=done.from_managers,
+        )
     r.notify(
         done.approvers,
         "lead.transfer_request",
