@@ -11,7 +11,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot import render
-from bot.services.leads import STAGES, HistoryLine, LeadInfo, StageChange
+from bot.services.leads import STAGES, HistoryLine, LeadInfo, LeadList, StageChange
 from bot.store.models import Activity, Department, Lead, OwnershipEvent, TransferRequest
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -106,6 +106,16 @@ SAMPLES = {
     "lead.transfer_request_cross": dict(
         request=REQUEST, item=_item(1), to_department="SMB", from_department="Enterprise"
     ),
+    "lead.listed": dict(
+        found=LeadList(
+            department="Enterprise",
+            user=None,
+            stage="proposal",
+            items=[_item(i) for i in range(40)],
+            total=MANY,
+        )
+    ),
+    "lead.list_denied": dict(managers=["U0MGR1"], admins=["U0ADMIN"]),
     "lead.transfer_agreed": dict(request=REQUEST, item=_item(1), waiting_on=["U0MGR2"]),
     "lead.transfer_left_department": dict(item=_item(1), previous=_item(1), to_user="U0REP3"),
     "lead.who": dict(item=_item(1)),

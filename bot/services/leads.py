@@ -1130,6 +1130,71 @@ def pool(session: Session, limit: int = LIST_LIMIT) -> Pool:
 
 
 @dataclass(frozen=True)
+class LeadList:
+    """``/lead list``: the first ``LIST_LIMIT`` leads of a department or a person, and how
+    many there are in all (the reply says "and N more")."""
+
+    department: str | None
+    user: str | None
+    stage: str | None
+    items: list[LeadInfo]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return max(0, self.total - len(self.items))
+
+
+def list_leads(
+    session: Session, *, actor: str, user: str | None, words: list[str], limit: int = LIST_LIMIT
+) -> LeadList:
+    """``/lead list [@user|department] [stage]``, for managers and admins.
+
+    Without a person or a department, the caller's own department (an admin in none sees
+    every owned lead). Managers may list any department or person: ownership is public
+    (``/lead who`` answers anyone), and a manager often checks a colleague's department
+    before a transfer. Leads come soonest expiry first, won ones (which never expire) last;
+    lost leads are back in the pool, so they are not anyone's (``/lead pool``)."""
+    member, own = _membership(session, actor)
+    admin = bool(member and member.is_admin)
+    if not admin and not (member and member.role == "manager"):
+        raise PermissionDenied(
+            "lead.list_denied",
+            managers=depts.managers_of(session, own) if own is not None else [],
+            admins=depts.admin_ids(session),
+        )
+    stage = None
+    if words and words[-1].lower() in STAGES:
+        stage, words = words[-1].lower(), words[:-1]
+    department = None
+    if user is None and words:
+        department = depts.find_department(session, " ".join(words))
+    elif user is None and own is not None:
+        department = session.get(Department, own.id)
+    scope = [col(Lead.owner_id).is_not(None)]
+    if user is not None:
+        scope.append(col(Lead.owner_id) == user)
+    if department is not None:
+        scope.append(col(Lead.department_id) == department.id)
+    if stage is not None:
+        scope.append(col(Lead.stage) == stage)
+    leads = session.exec(
+        select(Lead)
+        .where(*scope)
+        .order_by(col(Lead.expires_at).is_(None), col(Lead.expires_at), col(Lead.name_key))
+        .limit(limit)
+    ).all()
+    total = session.exec(select(func.count()).select_from(Lead).where(*scope)).one()
+    return LeadList(
+        department=department.name if department is not None else None,
+        user=user,
+        stage=stage,
+        items=[info(session, lead) for lead in leads],
+        total=int(total),
+    )
+
+
+@dataclass(frozen=True)
 class HistoryLine:
     event: OwnershipEvent
     from_department: str | None

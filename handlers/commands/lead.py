@@ -46,7 +46,7 @@ def lead_command(
             ).ephemeral()
         )
         return
-    if sub not in ("mine", "pool") and not rest:
+    if sub not in ("mine", "pool", "list") and not rest:
         ack(**render.message("lead.usage", locale, action=sub).ephemeral())
         return
     request = Request(
@@ -168,6 +168,15 @@ def pool(r: Request) -> Reply:
     return Reply("lead.pool", leads=found.leads, total=found.total)
 
 
+def list_(r: Request) -> Reply:
+    """``/lead list [@user|department] [stage]``."""
+    words, user = r.words, None
+    if words and as_user(words[0]) is not None:
+        user, words = as_user(words[0]), words[1:]
+    found = svc.list_leads(r.session, actor=r.actor, user=user, words=words)
+    return Reply("lead.listed", found=found)
+
+
 def stage(r: Request) -> Reply:
     words, amount = r.words, None
     if len(words) >= 3 and words[-2].lower() in svc.STAGES:
@@ -231,4 +240,5 @@ SUBCOMMANDS = {
     "won": won,
     "lost": lost,
     "history": history,
+    "list": list_,
 }
