@@ -25,7 +25,7 @@ import threading
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,6 +45,7 @@ from bot.store.models import (
     Lead,
     Member,
     OwnershipEvent,
+    Setting,
     TransferRequest,
 )
 from bot.store.prepared import Prepared, PreparedWrite
@@ -176,12 +177,35 @@ def by_keys(session: Session, company: Company) -> Lead | None:
     return _pick(_with_departments(session, {company.key}, domains), company)
 
 
-def company_of(words: list[str], *, block: str | None = None) -> Company:
+MAIL_PROVIDER_PREFIX = "free_mail:"
+
+
+def mail_providers(session: Session) -> frozenset[str]:
+    """The mail providers' domains the setup file added (``free_mail_domains``), kept as
+    ``setting`` rows ``free_mail:<domain>``; see :func:`bot.services.names.is_mail_provider`."""
+    keys = session.exec(
+        select(Setting.key).where(col(Setting.key).startswith(MAIL_PROVIDER_PREFIX))
+    ).all()
+    return frozenset(key.removeprefix(MAIL_PROVIDER_PREFIX) for key in keys)
+
+
+def _keyable(session: Session | None, company: Company) -> Company:
+    """``company`` without a domain that the setup file names as a mail provider's."""
+    if session is None or company.domain is None:
+        return company
+    return company.without_mail_domain(mail_providers(session))
+
+
+def company_of(
+    words: list[str], *, block: str | None = None, session: Session | None = None
+) -> Company:
     """The company a new lead is made from: refused when nothing usable was given, or when its
-    name or its key is longer than the columns that keep them."""
+    name or its key is longer than the columns that keep them. With ``session``, a domain the
+    setup file names as a mail provider's is dropped too (the built-in list always is)."""
     company = split_company(words)
     if company is None:
         raise InvalidInput("lead.bad_company", given=" ".join(words), block=block)
+    company = _keyable(session, company)
     longest = max(len(company.name), len(company.key))
     if longest > MAX_NAME:
         raise InvalidInput("lead.name_too_long", limit=MAX_NAME, length=longest, block=block)
@@ -283,14 +307,15 @@ def view(session: Session, words: list[str], *, actor: str) -> LeadView:
     return LeadView(lead=row, department_name=row.department_name)
 
 
-def _domain_of(words: list[str]) -> str | None:
+def _domain_of(words: list[str], session: Session | None = None) -> str | None:
     company = split_company(words)
-    return company.domain if company else None
+    return _keyable(session, company).domain if company else None
 
 
 def _gain_domain(session: Session, lead: Lead, actor: str, words: list[str]) -> bool:
-    """A lead claimed without a domain gains the one its owner later gives (caller commits)."""
-    domain = _domain_of(words)
+    """A lead claimed without a domain gains the one its owner later gives (caller commits);
+    never a mail provider's."""
+    domain = _domain_of(words, session)
     if lead.domain or lead.owner_id != actor or not domain:
         return False
     taken = session.exec(select(Lead.id).where(Lead.domain == domain)).first()
@@ -461,6 +486,8 @@ class Claimed:
     department: Department
     similar: list[LeadInfo]
     from_pool: bool
+    #: A mail provider's domain that was given but not kept as a key (``Shop gmail.com``).
+    mail_domain: str | None = None
 
 
 def expiry(claim_days: int, since: datetime) -> datetime:
@@ -523,7 +550,7 @@ def _refuse_owned(session: Session, lead: Lead, user: str, department: Departmen
 
 def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> Claimed:
     """Claim the customer named by ``words`` for the caller and the caller's department."""
-    company = company_of(words)
+    company = company_of(words, session=session)
     department = _locked_claimant(session, actor)
     lead = by_keys(session, company)
     if lead is None:
@@ -551,14 +578,22 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
             lead = by_keys(session, company)
             if lead is None:
                 raise
-            return _claim_existing(session, lead, actor, department, words, now)
+            done = _claim_existing(session, lead, actor, department, words, now)
+            return replace(done, mail_domain=company.mail_domain)
         session.add(
             _event(lead, "claim", actor, now, to_owner=actor, to_department_id=department.id)
         )
         session.commit()
         near = [info(session, other) for other in similar(session, company.key, exclude=lead.id)]
-        return Claimed(lead=lead, department=department, similar=near, from_pool=False)
-    return _claim_existing(session, lead, actor, department, words, now)
+        return Claimed(
+            lead=lead,
+            department=department,
+            similar=near,
+            from_pool=False,
+            mail_domain=company.mail_domain,
+        )
+    done = _claim_existing(session, lead, actor, department, words, now)
+    return replace(done, mail_domain=company.mail_domain)
 
 
 def _locked_claimant(session: Session, actor: str) -> Any:

