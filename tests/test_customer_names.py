@@ -63,3 +63,16 @@ def test_the_setup_file_adds_mail_providers(org) -> None:
         assert session.get(Setting, "free_mail:corp-mail.cn") is None
     reply = org.command("/lead", "claim Zhao Foods corp-mail.cn", user="U0REP2")
     assert "*Zhao Foods* (corp-mail.cn) is now yours" in reply.text
+
+
+def test_apostrophes_and_quotes_inside_names_are_part_of_the_name(org) -> None:
+    reply = org.command("/lead", "claim O'Reilly Media", user="U0REP1")
+    assert "*O'Reilly Media* is now yours" in reply.text
+    reply = org.command("/lead", "claim McDonald's", user="U0REP2")
+    assert "*McDonald's* is now yours" in reply.text
+    reply = org.command("/lead", 'claim 5" Displays', user="U0REP2")
+    assert '*5" Displays* is now yours' in reply.text
+    reply = org.command("/lead", "who O'Reilly Media", user="U0REP3")
+    assert "O'Reilly Media" in reply.text and "<@U0REP1>" in reply.text
+    reply = org.command("/lead", 'claim "Acme Corp', user="U0REP1")
+    assert "A quote is not closed" in reply.text
