@@ -116,3 +116,19 @@ def test_core_key_and_skeleton() -> None:
     assert core_key("华为技术有限公司北京分公司") == "华为技术"
     assert core_key("华为北京办事处") == "华为北京"
     assert core_key("Acme (Beijing) Ltd") == core_key("Acme Corp, Shanghai Branch") == "acme"
+
+
+def test_a_name_with_nothing_left_or_too_long_is_refused_saying_what_to_type(org) -> None:
+    for given, shown in (("Ltd", "Ltd"), ("<!channel>", "&lt;!channel&gt;")):
+        reply = org.command("/lead", f"claim {given}", user="U0REP1")
+        assert f"“{shown}” is only a legal form or a mention" in reply.text
+        assert "Type the company's own name, e.g. `/lead claim Acme Ltd acme.com`" in reply.text
+    reply = org.command("/lead", "claim 有限公司", user="U0REP3")
+    assert "“有限公司”只是公司类型后缀或提及" in reply.text
+    reply = org.command("/lead", "claim Acme <!channel>", user="U0REP1")
+    assert "*Acme* is now yours" in reply.text
+    reply = org.command("/lead", "claim " + "Long" * 51, user="U0REP1")
+    assert "at most 200 characters" in reply.text and "this one has 204" in reply.text
+    with db(org) as session:
+        names = session.exec(select(Lead.name)).all()
+    assert names == ["Acme"]

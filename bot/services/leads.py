@@ -212,7 +212,10 @@ def company_of(
     setup file names as a mail provider's is dropped too (the built-in list always is)."""
     company = split_company(words)
     if company is None:
-        raise InvalidInput("lead.bad_company", given=" ".join(words), block=block)
+        given = " ".join(words)
+        # Letters or digits that fold away entirely: only legal forms or mentions ("Ltd").
+        template = "lead.no_name_left" if any(c.isalnum() for c in given) else "lead.bad_company"
+        raise InvalidInput(template, given=given, block=block)
     company = _keyable(session, company)
     longest = max(len(company.name), len(company.key))
     if longest > MAX_NAME:

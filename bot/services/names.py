@@ -2,8 +2,9 @@
 
 * The **name key**: the name in Unicode NFKC, case-folded, punctuation and spaces removed and
   legal suffixes removed, English and Chinese alike — "ACME Corp.", "Acme Corporation" and
-  "ＡＣＭＥ 有限公司" all become ``acme``. Suffixes are removed only at the end of the name and
-  never down to nothing ("Co." alone keys as ``co``).
+  "ＡＣＭＥ 有限公司" all become ``acme``. Suffixes are removed only at the end of the name; a
+  name that is nothing but legal forms ("Ltd", "有限公司") or Slack mentions has no key and
+  is refused, with a message that says to type the company's own name.
 * The **domain key**: the registrable domain (public suffix list bundled with tldextract, no
   download at run time), lower case, without scheme, ``www.`` or path:
   ``https://www.Acme.co.uk/x`` → ``acme.co.uk``.
@@ -147,17 +148,23 @@ def _words(text: str) -> list[str]:
     return [w for w in _SEPARATORS.split(_INITIALS.sub(r"\1", _fold(text))) if w]
 
 
+#: Slack's markup for mentions of people, channels, groups and ``<!channel>``/``<!here>``.
+SLACK_MARKUP = re.compile(r"<[!@#][^<>]*>")
+
+
 def name_key(name: str) -> str:
-    """The name key of ``name``; ``""`` when the name has no letter or digit at all."""
-    words = _words(name)
-    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+    """The name key of ``name``; ``""`` when nothing that tells a customer apart is left: no
+    letter or digit at all, or only legal forms ("Ltd", "有限公司") and Slack mentions
+    (``<!channel>``, ``<@U123>``), which name no customer."""
+    words = _words(SLACK_MARKUP.sub(" ", name))
+    while words and words[-1] in LEGAL_SUFFIXES:
         words.pop()
     key = "".join(words)
     stripped = True
     while stripped:
         stripped = False
         for suffix in CHINESE_SUFFIXES:
-            if key.endswith(suffix) and len(key) > len(suffix):
+            if key.endswith(suffix):
                 key = key[: -len(suffix)]
                 stripped = True
                 break
@@ -231,7 +238,8 @@ def split_company(words: list[str]) -> Company | None:
         domain = domain_key(words[-1])
         if len(words) > 1:
             words = words[:-1]
-    name = " ".join(words).strip()
+    # Mentions (``<!channel>``, ``<@U123>``) are no part of a company's name.
+    name = " ".join(w for w in words if not SLACK_MARKUP.fullmatch(w)).strip()
     key = name_key(name)
     if not key:
         return None
