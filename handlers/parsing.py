@@ -62,12 +62,29 @@ def _closing(text: str, start: int, close: str) -> int | None:
     return None
 
 
+#: ``@U0REP3`` or ``@ana`` typed as plain text: meant as a mention, but Slack did not make it one.
+_BARE_MENTION = re.compile(r"^[@＠]\S+$")
+
+
 def as_user(token: str) -> str | None:
-    """``<@U123|alice>`` (what Slack sends with should_escape) or a bare ``U123`` → ``U123``."""
+    """``<@U123|alice>`` (what Slack sends with should_escape) or a bare ``U123`` → ``U123``.
+
+    A word that starts with ``@`` (``@U0REP3``, ``@ana``) was meant as a person but reached us
+    as plain text (typed past Slack's @-menu, or in the terminal shell): that is bad input
+    with a hint on how to mention someone, wherever a user may stand.
+    """
     match = _MENTION.match(token)
     if match:
         return match.group(1)
+    if _BARE_MENTION.match(token):
+        raise InvalidInput("bare_mention", value=token, user=_bare_user(token))
     return token if valid_user_id(token) else None
+
+
+def _bare_user(token: str) -> str | None:
+    """The user id in a bare ``@U0REP3``, if it is one."""
+    rest = token[1:]
+    return rest if valid_user_id(rest) else None
 
 
 def user_id(token: str) -> str:

@@ -132,3 +132,42 @@ def test_a_name_with_nothing_left_or_too_long_is_refused_saying_what_to_type(org
     with db(org) as session:
         names = session.exec(select(Lead.name)).all()
     assert names == ["Acme"]
+
+
+def test_a_bare_mention_is_told_to_pick_the_person_from_the_menu(org) -> None:
+    org.command("/lead", "claim Acme Corp", user="U0REP1")
+    reply = org.command("/lead", "transfer Acme Corp @U0REP2", user="U0MGR1")
+    assert "“@U0REP2” arrived as plain text, not as a mention of a person" in reply.text
+    assert "type @ and pick the person from the menu" in reply.text
+    assert "type `&lt;@U0REP2&gt;`" in reply.text
+    assert lead_named(org, "acme").owner_id == "U0REP1"
+    reply = org.command("/kudos", "@ana great demo", user="U0REP1")
+    assert "“@ana” arrived as plain text" in reply.text
+    assert "`&lt;@U0123ABCD&gt;`" in reply.text
+    reply = org.command("/coach", "@U0REP3 加油", user="U0MGR2")
+    assert "“@U0REP3”是以纯文本发送的" in reply.text
+    reply = org.command("/target", "set @U0REP1 wins 3", user="U0MGR1")
+    assert "“@U0REP1” arrived as plain text" in reply.text
+    reply = org.command("/sales", "dept add Enterprise @U0NEW rep", user="U0ADMIN")
+    assert "“@U0NEW” arrived as plain text" in reply.text
+
+
+def test_the_shell_says_how_to_type_a_mention(engine, db_url) -> None:
+    import io
+
+    from sqlmodel import Session
+
+    from bot.config import load_settings
+    from bot.devslack.shell import run_shell
+    from bot.services.setup import import_setup
+
+    with Session(engine) as session:
+        import_setup(session=session, text=SETUP_TOML)
+    out = io.StringIO()
+    script = "/lead claim Acme Corp\n:as U0MGR1\n/lead transfer Acme Corp @U0REP2\n"
+    run_shell(
+        load_settings(database_url=db_url), user="U0REP1", stdin=io.StringIO(script), stdout=out
+    )
+    assert "In the terminal shell (`salesbot shell` or `salesbot demo`), type `<@U0REP2>`" in (
+        out.getvalue()
+    )
