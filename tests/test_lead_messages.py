@@ -75,6 +75,7 @@ SAMPLES = {
     "lead.limit_reached": dict(limit=3, department="SMB"),
     "lead.no_department": dict(admins=["U0A"], departments=["Enterprise", "SMB"]),
     "lead.bad_company": dict(given="!!!"),
+    "lead.no_name_left": dict(given="<!channel> Ltd"),
     "lead.not_found": dict(name="Acme", suggestions=["Acme Corp", "Acne"]),
     "lead.in_pool": dict(lead="Acme"),
     "lead.release_denied": dict(lead="Acme", **WHO),

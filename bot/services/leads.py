@@ -25,7 +25,7 @@ import threading
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +37,15 @@ from sqlmodel import Session, col, select
 
 from bot.services import departments as depts
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.services.names import MAX_NAME, Company, name_key, split_company
+from bot.services.names import (
+    MAX_NAME,
+    Company,
+    core_key,
+    is_han,
+    name_key,
+    skeleton,
+    split_company,
+)
 from bot.store.locks import lock_lead, lock_member
 from bot.store.models import (
     ClaimConflict,
@@ -45,6 +53,7 @@ from bot.store.models import (
     Lead,
     Member,
     OwnershipEvent,
+    Setting,
     TransferRequest,
 )
 from bot.store.prepared import Prepared, PreparedWrite
@@ -176,12 +185,38 @@ def by_keys(session: Session, company: Company) -> Lead | None:
     return _pick(_with_departments(session, {company.key}, domains), company)
 
 
-def company_of(words: list[str], *, block: str | None = None) -> Company:
+MAIL_PROVIDER_PREFIX = "free_mail:"
+
+
+def mail_providers(session: Session) -> frozenset[str]:
+    """The mail providers' domains the setup file added (``free_mail_domains``), kept as
+    ``setting`` rows ``free_mail:<domain>``; see :func:`bot.services.names.is_mail_provider`."""
+    keys = session.exec(
+        select(Setting.key).where(col(Setting.key).startswith(MAIL_PROVIDER_PREFIX))
+    ).all()
+    return frozenset(key.removeprefix(MAIL_PROVIDER_PREFIX) for key in keys)
+
+
+def _keyable(session: Session | None, company: Company) -> Company:
+    """``company`` without a domain that the setup file names as a mail provider's."""
+    if session is None or company.domain is None:
+        return company
+    return company.without_mail_domain(mail_providers(session))
+
+
+def company_of(
+    words: list[str], *, block: str | None = None, session: Session | None = None
+) -> Company:
     """The company a new lead is made from: refused when nothing usable was given, or when its
-    name or its key is longer than the columns that keep them."""
+    name or its key is longer than the columns that keep them. With ``session``, a domain the
+    setup file names as a mail provider's is dropped too (the built-in list always is)."""
     company = split_company(words)
     if company is None:
-        raise InvalidInput("lead.bad_company", given=" ".join(words), block=block)
+        given = " ".join(words)
+        # Letters or digits that fold away entirely: only legal forms or mentions ("Ltd").
+        template = "lead.no_name_left" if any(c.isalnum() for c in given) else "lead.bad_company"
+        raise InvalidInput(template, given=given, block=block)
+    company = _keyable(session, company)
     longest = max(len(company.name), len(company.key))
     if longest > MAX_NAME:
         raise InvalidInput("lead.name_too_long", limit=MAX_NAME, length=longest, block=block)
@@ -283,14 +318,15 @@ def view(session: Session, words: list[str], *, actor: str) -> LeadView:
     return LeadView(lead=row, department_name=row.department_name)
 
 
-def _domain_of(words: list[str]) -> str | None:
+def _domain_of(words: list[str], session: Session | None = None) -> str | None:
     company = split_company(words)
-    return company.domain if company else None
+    return _keyable(session, company).domain if company else None
 
 
 def _gain_domain(session: Session, lead: Lead, actor: str, words: list[str]) -> bool:
-    """A lead claimed without a domain gains the one its owner later gives (caller commits)."""
-    domain = _domain_of(words)
+    """A lead claimed without a domain gains the one its owner later gives (caller commits);
+    never a mail provider's."""
+    domain = _domain_of(words, session)
     if lead.domain or lead.owner_id != actor or not domain:
         return False
     taken = session.exec(select(Lead.id).where(Lead.domain == domain)).first()
@@ -308,15 +344,24 @@ class _KeyIndex:
     """Every lead's name key in memory, in blocks for fuzzy matching.
 
     Keys never change once written, so the index only appends rows with an id above the last
-    one it saw: one indexed query per lookup. A key is filed under two blocks, its first three
-    characters and its next three, and a query is compared (rapidfuzz, in C) only with the keys
-    of its own two blocks: a near-duplicate that differs both in its first three characters
-    and in the three after them is not reported. That keeps a check at 100,000 leads to about
-    a millisecond instead of a full scan (see bench/near_duplicates.py).
+    one it saw: one indexed query per lookup. A key is compared by its look-alike
+    :func:`~bot.services.names.skeleton` (Cyrillic "Асmе" is "acme"), filed under two blocks,
+    its first three characters and its next three, and a query is compared (rapidfuzz, in C)
+    only with the keys of its own two blocks: a near-duplicate that differs both in its first
+    three characters and in the three after them is not reported. That keeps a check at
+    100,000 leads to about a millisecond instead of a full scan (see bench/near_duplicates.py).
+
+    Chinese names have no spaces and are often shortened ("华为" for "华为技术有限公司"), so
+    fuzzy ratios miss them: a key with two Chinese characters or more is also found when it
+    contains, or is contained in, the query's run of Chinese characters. Keys are filed by each
+    pair of adjacent Chinese characters (:attr:`pairs`) and by themselves (:attr:`han_keys`).
     """
 
     def __init__(self) -> None:
-        self.blocks: dict[str, tuple[list[str], list[int]]] = {}
+        self.blocks: dict[str, tuple[list[str], list[int], list[str]]] = {}
+        self.pairs: dict[str, list[int]] = {}
+        self.han_keys: dict[str, list[int]] = {}
+        self.keys: dict[int, str] = {}
         self.last_id = 0
         self.lock = threading.Lock()
 
@@ -334,23 +379,81 @@ class _KeyIndex:
             for lead_id, key in rows:
                 if lead_id <= self.last_id:
                     continue
-                for name in self.block_names(key):
-                    keys, ids = self.blocks.setdefault(name, ([], []))
-                    keys.append(key)
+                shape = skeleton(key)
+                for name in self.block_names(shape):
+                    shapes, ids, keys = self.blocks.setdefault(name, ([], [], []))
+                    shapes.append(shape)
                     ids.append(lead_id)
+                    keys.append(key)
+                if _han_count(key) >= 2:
+                    self.keys[lead_id] = key
+                    self.han_keys.setdefault(key, []).append(lead_id)
+                    for pair in _han_pairs(key):
+                        self.pairs.setdefault(pair, []).append(lead_id)
                 self.last_id = lead_id
 
-    def matches(self, key: str, limit: int) -> list[tuple[int, float]]:
-        """(lead id, score) of the keys most similar to ``key``, best first."""
+    def matches(self, key: str, limit: int, *, same: str | None = None) -> list[tuple[int, float]]:
+        """(lead id, score) of the keys most similar to ``key``, best first; a lead whose key
+        is ``same`` (default ``key``: the customer itself) is not one."""
+        same = key if same is None else same
+        shape = skeleton(key)
         found: dict[int, float] = {}
-        for name in self.block_names(key):
-            keys, ids = self.blocks.get(name, ((), ()))
-            for match, score, i in process.extract(
-                key, keys, scorer=fuzz.ratio, score_cutoff=SIMILARITY, limit=limit
+        for name in self.block_names(shape):
+            shapes, ids, keys = self.blocks.get(name, ((), (), ()))
+            for _match, score, i in process.extract(
+                shape, shapes, scorer=fuzz.ratio, score_cutoff=SIMILARITY, limit=limit + 1
             ):
-                if match != key:
+                if keys[i] != same:
                     found[ids[i]] = max(score, found.get(ids[i], 0))
+        for lead_id, score in self._containing(key, same, limit):
+            found[lead_id] = max(score, found.get(lead_id, 0))
         return sorted(found.items(), key=lambda item: -item[1])[:limit]
+
+    def _containing(self, key: str, same: str, limit: int) -> list[tuple[int, float]]:
+        """Keys of two Chinese characters or more inside ``key``, and keys that hold ``key``'s
+        Chinese characters; scored by how much of the longer key the shorter one covers."""
+        hits: list[tuple[int, float]] = []
+        for run in _han_runs(key):
+            for size in range(min(len(run), _MAX_CONTAINED), 1, -1):
+                for start in range(len(run) - size + 1):
+                    part = run[start : start + size]
+                    if part != same:
+                        hits.extend((i, 100 * size / len(key)) for i in self.han_keys.get(part, ()))
+            if len(run) > _MAX_CONTAINED:
+                continue
+            postings = [self.pairs.get(pair, []) for pair in _han_pairs(run)]
+            shortest = min(postings, key=len) if postings else []
+            holders = [
+                (i, self.keys[i]) for i in shortest if run in self.keys[i] and self.keys[i] != same
+            ]
+            holders.sort(key=lambda item: len(item[1]))
+            hits.extend((i, 100 * len(run) / len(other)) for i, other in holders[:limit])
+        return hits
+
+
+#: The longest run of Chinese characters whose parts are looked up one by one.
+_MAX_CONTAINED = 24
+
+
+def _han_count(key: str) -> int:
+    return sum(1 for char in key if is_han(char))
+
+
+def _han_runs(key: str) -> list[str]:
+    """The runs of two Chinese characters or more in ``key``."""
+    runs, current = [], []
+    for char in key + " ":
+        if is_han(char):
+            current.append(char)
+            continue
+        if len(current) >= 2:
+            runs.append("".join(current))
+        current = []
+    return runs
+
+
+def _han_pairs(key: str) -> set[str]:
+    return {key[i : i + 2] for i in range(len(key) - 1) if is_han(key[i]) and is_han(key[i + 1])}
 
 
 _INDEXES: weakref.WeakKeyDictionary[Engine, _KeyIndex] = weakref.WeakKeyDictionary()
@@ -369,12 +472,36 @@ def _index(session: Session) -> _KeyIndex:
 
 
 def similar(
-    session: Session, key: str, *, owned_only: bool = True, exclude: int | None = None, limit=3
+    session: Session,
+    key: str,
+    *,
+    name: str | None = None,
+    owned_only: bool = True,
+    exclude: int | None = None,
+    limit=3,
 ) -> list[Lead]:
-    """Leads whose name key is very similar to ``key`` (not equal), best first."""
-    if len(key) < MIN_SIMILAR_KEY:
+    """Leads whose name key is very similar to ``key`` (not equal), best first.
+
+    Similar means: close by fuzzy ratio once look-alike letters are folded
+    (:func:`~bot.services.names.skeleton`), or for Chinese names, one contained in the other.
+    With the ``name`` as typed, the company behind a branch or a bracketed place
+    (:func:`~bot.services.names.core_key`) is looked for too: "Acme (Beijing) Ltd" finds
+    "Acme". Keys shorter than :data:`MIN_SIMILAR_KEY` are not compared, except Chinese ones of
+    two characters or more (each character says as much as a short Latin word).
+    """
+    queries = [key]
+    core = core_key(name) if name is not None else ""
+    if core and core != key:
+        queries.append(core)
+    queries = [q for q in queries if len(q) >= MIN_SIMILAR_KEY or _han_count(q) >= 2]
+    if not queries:
         return []
-    hits = _index(session).matches(key, limit + 2)
+    index = _index(session)
+    scores: dict[int, float] = {}
+    for query in queries:
+        for lead_id, score in index.matches(query, limit + 2, same=key):
+            scores[lead_id] = max(score, scores.get(lead_id, 0))
+    hits = sorted(scores.items(), key=lambda item: -item[1])[: limit + 2]
     ids = [lead_id for lead_id, _score in hits if lead_id != exclude]
     if not ids:
         return []
@@ -461,6 +588,8 @@ class Claimed:
     department: Department
     similar: list[LeadInfo]
     from_pool: bool
+    #: A mail provider's domain that was given but not kept as a key (``Shop gmail.com``).
+    mail_domain: str | None = None
 
 
 def expiry(claim_days: int, since: datetime) -> datetime:
@@ -523,7 +652,7 @@ def _refuse_owned(session: Session, lead: Lead, user: str, department: Departmen
 
 def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> Claimed:
     """Claim the customer named by ``words`` for the caller and the caller's department."""
-    company = company_of(words)
+    company = company_of(words, session=session)
     department = _locked_claimant(session, actor)
     lead = by_keys(session, company)
     if lead is None:
@@ -551,14 +680,25 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
             lead = by_keys(session, company)
             if lead is None:
                 raise
-            return _claim_existing(session, lead, actor, department, words, now)
+            done = _claim_existing(session, lead, actor, department, words, now)
+            return replace(done, mail_domain=company.mail_domain)
         session.add(
             _event(lead, "claim", actor, now, to_owner=actor, to_department_id=department.id)
         )
         session.commit()
-        near = [info(session, other) for other in similar(session, company.key, exclude=lead.id)]
-        return Claimed(lead=lead, department=department, similar=near, from_pool=False)
-    return _claim_existing(session, lead, actor, department, words, now)
+        near = [
+            info(session, other)
+            for other in similar(session, company.key, name=company.name, exclude=lead.id)
+        ]
+        return Claimed(
+            lead=lead,
+            department=department,
+            similar=near,
+            from_pool=False,
+            mail_domain=company.mail_domain,
+        )
+    done = _claim_existing(session, lead, actor, department, words, now)
+    return replace(done, mail_domain=company.mail_domain)
 
 
 def _locked_claimant(session: Session, actor: str) -> Any:

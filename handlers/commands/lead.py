@@ -94,6 +94,7 @@ def claim(r: Request) -> Reply:
         department=done.department,
         similar=done.similar,
         from_pool=done.from_pool,
+        mail_domain=done.mail_domain,
     )
 
 
