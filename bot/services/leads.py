@@ -975,8 +975,20 @@ _RENEW_CLAIM = PreparedWrite(
 )
 
 
+#: Anyone's activity on a lead sets its last-activity time (never moves it back).
+_TOUCH = PreparedWrite(
+    update(_LEADS)
+    .where(
+        _LEADS.c.id == bindparam("lead_id"),
+        or_(_LEADS.c.last_activity_at.is_(None), _LEADS.c.last_activity_at < bindparam("at")),
+    )
+    .values(last_activity_at=bindparam("at"))
+)
+
+
 def renew(session: Session, lead: Any, user: str, now: datetime) -> tuple[Any, bool]:
-    """A logged activity by the owner restarts the protection period (caller commits).
+    """A logged activity by the owner restarts the protection period (caller commits); one by
+    anyone else only sets the lead's last-activity time.
 
     ``lead`` is a row from :data:`_LEAD_ROW` (every /log runs this, and reads no ORM object);
     the answer is the same row with the values now stored, and whether it was renewed. One
@@ -984,6 +996,8 @@ def renew(session: Session, lead: Any, user: str, now: datetime) -> tuple[Any, b
     lead that changed hands or was won meanwhile.
     """
     if lead.owner_id != user:
+        if _TOUCH.run(session.connection(), lead_id=lead.id, at=now) == 1:
+            lead = lead._replace(last_activity_at=now)
         return lead, False
     connection, state = session.connection(), {"lead_id": lead.id, "owner": user, "at": now}
     if lead.stage == "won" or lead.department_claim_days is None:
