@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import Block
 from bot import render
 from bot.services.activities import NewCustomer
 from bot.services.leads import STAGES, HistoryLine, LeadInfo, StageChange
+from bot.services.merging import Merged
 from bot.services.names import Company
 from bot.store.models import Activity, Department, Lead, OwnershipEvent, TransferRequest
 
@@ -62,6 +63,7 @@ EVENTS = [
         "SMB",
     )
     for action in ("claim", "release", "transfer", "expire", "stage", "won", "lost") * 60
+    + ("merge", "merged", "delete")
 ]
 ACTIVITY = Activity(
     user_id="U0REP1", kind="call", note="asked for *pricing* <@U0X>", occurred_at=NOW
@@ -123,6 +125,13 @@ SAMPLES = {
         )
     ),
     "log.note_too_long": dict(limit=2000, length=2001),
+    "lead.merged": dict(merged=Merged(retired=_item(1), kept=_item(2, owner=None), activities=3)),
+    "lead.deleted": dict(item=_item(1)),
+    "lead.merge_usage": {},
+    "lead.merge_same": dict(lead="Acme"),
+    "lead.retire_denied": dict(
+        action="merge", lead="Acme", department="SMB", managers=["U0MGR2"], admins=[]
+    ),
     "log.new_too_long": dict(company="Acme", kind="call"),
 }
 # Pieces of the modal (plain text, not messages); the modal itself is validated in test_log.

@@ -378,7 +378,7 @@ def similar(
     ids = [lead_id for lead_id, _score in hits if lead_id != exclude]
     if not ids:
         return []
-    query = select(Lead).where(col(Lead.id).in_(ids))
+    query = select(Lead).where(col(Lead.id).in_(ids), col(Lead.deleted_at).is_(None))
     if owned_only:
         query = query.where(col(Lead.owner_id).is_not(None))
     leads = {lead.id: lead for lead in session.exec(query).all()}
@@ -589,6 +589,9 @@ def _claim_existing(
     """Claim a lead that exists, inside the claimant's member lock: the lead is locked too and
     every rule checked on it as committed now."""
     lead = _locked(session, lead)
+    if lead.deleted_at is not None:  # retired meanwhile
+        session.rollback()
+        raise NotFound("lead.not_found", name=lead.name, suggestions=[])
     if lead.owner_id == actor:
         _gain_domain(session, lead, actor, words)
         session.commit()
@@ -646,8 +649,8 @@ def _claim_existing(
 def claim_by_id(session: Session, *, actor: str, lead_id: int, now: datetime) -> Claimed:
     """The Claim button of ``/lead pool`` and of reminders."""
     lead = session.get(Lead, lead_id)
-    if lead is None:
-        raise NotFound("lead.not_found", name=str(lead_id), suggestions=[])
+    if lead is None or lead.deleted_at is not None:  # merged or deleted since the button
+        raise NotFound("lead.not_found", name=lead.name if lead else str(lead_id), suggestions=[])
     department = _locked_claimant(session, actor)
     return _claim_existing(session, lead, actor, department, [lead.name], now)
 
@@ -924,15 +927,14 @@ class Pool:
 
 
 def pool(session: Session, limit: int = LIST_LIMIT) -> Pool:
+    unowned = (col(Lead.owner_id).is_(None), col(Lead.deleted_at).is_(None))
     leads = session.exec(
         select(Lead)
-        .where(col(Lead.owner_id).is_(None))
+        .where(*unowned)
         .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
         .limit(limit)
     ).all()
-    total = session.exec(
-        select(func.count()).select_from(Lead).where(col(Lead.owner_id).is_(None))
-    ).one()
+    total = session.exec(select(func.count()).select_from(Lead).where(*unowned)).one()
     return Pool(leads=list(leads), total=total)
 
 
