@@ -261,3 +261,87 @@ def test_modal_is_valid_block_kit(locale: str) -> None:
     view = build_modal(locale, today=date(2026, 11, 23), lead=lead, note="x" * 5000, channel="C1")
     View(**view).validate_json()
     assert json.loads(view["private_metadata"]) == {"channel": "C1"}
+
+
+def test_a_note_over_the_limit_is_refused_not_cut(org) -> None:
+    org.command("/lead", "claim Acme", user="U0REP1")
+    long_note = "x" * 2001
+    reply = org.command("/log", f"call Acme {long_note}", user="U0REP1")
+    assert "The note is 2,001 characters long; a note holds at most 2,000." in reply.text
+    assert _activities(org) == []
+    reply = org.command("/log", f"call Acme {'y' * 2000}", user="U0REP1")
+    assert "Logged a call with *Acme*" in reply.text
+    assert len(_activities(org)[0].note) == 2000
+
+    view = _open_modal(org, "U0REP3")
+    reply = _submit(org, "U0REP3", view, {"kind": "call", "company": "Acme", "note": long_note})
+    errors = reply.json()["errors"]
+    assert errors["note"] == "备注有 2001 个字符，最多只能 2000 个。请缩短，或分成两条记录。"
+    assert len(_activities(org)) == 1
+
+
+def test_modal_reports_every_field_error_at_once(org) -> None:
+    org.command("/lead", "claim Globex", user="U0REP3")
+    view = _open_modal(org, "U0REP1")
+    future = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    reply = _submit(org, "U0REP1", view, {"company": "Globex", "note": "n" * 2500, "date": future})
+    errors = reply.json()["errors"]
+    assert set(errors) == {"company", "note", "date"}
+    assert "@U0REP3 (SMB)" in errors["company"]
+    assert errors["note"].startswith("The note is 2,500 characters long")
+    assert "is in the future" in errors["date"]
+    reply = _submit(org, "U0REP1", view, {"kind": "", "note": "n" * 2500})
+    assert set(reply.json()["errors"]) == {"kind", "company", "note"}
+    assert _activities(org) == []
+
+
+def test_modal_new_company_claims_and_logs(org) -> None:
+    view = _open_modal(org, "U0REP2")
+    reply = _submit(org, "U0REP2", view, {"kind": "other", "company": "Initech"})
+    assert reply.status == 200 and "errors" not in reply.body
+    lead = lead_named(org, "initech")
+    assert lead.owner_id == "U0REP2"
+    sent = org.fake.last("chat.postEphemeral").body
+    assert "Logged an activity with *Initech*. It stays yours until" in sent["text"]
+    assert "Removed your activity with *Initech*" in org.command("/log", "undo", user="U0REP2").text
+    assert lead_named(org, "initech") is None
+
+
+def test_any_activity_sets_last_activity_shown_by_who(org) -> None:
+    org.command("/lead", "claim Acme", user="U0REP1")
+    assert "last activity —" in org.command("/lead", "who Acme", user="U0REP2").text
+    org.command("/log", "call Acme helped out", user="U0REP2")  # a teammate, not the owner
+    who = org.command("/lead", "who Acme", user="U0REP2").text
+    assert "last activity —" not in who and "last activity <!date^" in who
+    org.command("/lead", "release Acme", user="U0REP1")
+    org.command("/log", "email Acme: follow-up", user="U0REP2")  # a lead in the pool
+    lead = lead_named(org, "acme")
+    assert lead.owner_id is None and lead.last_activity_at is not None
+    org.command("/log", "undo", user="U0REP2")
+    org.command("/log", "undo", user="U0REP2")
+    assert lead_named(org, "acme").last_activity_at is None
+
+
+def test_notes_read_as_typed(org) -> None:
+    org.command("/lead", "claim Acme", user="U0REP1")
+    typed = "call Acme Q&amp;A with <@U0REP2|bo> about <http://acme.com/x|acme.com/x> &lt;3"
+    reply = org.command("/log", typed, user="U0REP1")
+    assert "Logged a call with *Acme*: “Q&amp;A with @bo about acme.com/x &lt;3”" in reply.text
+    assert "<@U0REP2" not in reply.text  # a note cannot ping
+    (activity,) = _activities(org)
+    assert activity.note == "Q&A with @bo about acme.com/x <3"  # as the CSV export writes it
+
+
+def test_articles_in_replies(org) -> None:
+    org.command("/lead", "claim Acme", user="U0REP1")
+    for kind, said in (
+        ("email", "Logged an email with *Acme*"),
+        ("other", "Logged an activity with *Acme*"),
+        ("call", "Logged a call with *Acme*"),
+    ):
+        assert said in org.command("/log", f"{kind} Acme", user="U0REP1").text
+    org.command("/lead", "claim Globex", user="U0REP3")
+    reply = org.command("/log", "邮件 Globex 发了报价", user="U0REP3")
+    assert "已记录一条跟进：*Globex*（邮件）：“发了报价”。" in reply.text
+    reply = org.command("/log", "undo", user="U0REP3")
+    assert "已删除你的一条跟进记录（邮件，*Globex*）：“发了报价”。" in reply.text
