@@ -3,6 +3,9 @@ audit trail, and the retired lead gone from every list while its name is free ag
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from sqlmodel import select
 
 from bot.store.models import Activity, Lead, OwnershipEvent
@@ -91,3 +94,39 @@ def test_lead_help_lists_merge_and_delete(org) -> None:
     for user, words in (("U0REP1", usage), ("U0REP3", "误建")):
         reply = org.command("/lead", "help", user=user)
         assert words in reply.text and "/lead delete" in reply.text
+
+
+def test_crossing_merges_and_a_delete_at_once_retire_exactly_one_lead(org) -> None:
+    """Leads are locked in id order: two merges of the same pair in opposite directions and a
+    delete, at the same moment, never wait for each other in a circle; one wins, the others
+    are told the lead is gone, and every activity ends on the lead that is left."""
+    org.command("/lead", "claim Acme Corp", user="U0REP1")
+    org.command("/lead", "claim Acme Holdings", user="U0REP2")
+    org.command("/log", "call Acme Corp one", user="U0REP1")
+    org.command("/log", "call Acme Holdings two", user="U0REP2")
+    calls = [
+        ("U0MGR1", "merge Acme Corp into Acme Holdings"),
+        ("U0ADMIN", "merge Acme Holdings into Acme Corp"),
+        ("U0MGR1", "delete Acme Holdings"),
+    ]
+    start = threading.Barrier(len(calls))
+
+    def run(call: tuple[str, str]) -> str:
+        start.wait()
+        reply = org.command("/lead", call[1], user=call[0])
+        assert reply.status == 200, reply.body
+        return reply.json()["text"]
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        replies = list(pool.map(run, calls))
+    merged = [text for text in replies[:2] if text.startswith(":twisted_rightwards_arrows:")]
+    deleted = replies[2].startswith(":wastebasket:")
+    for text in replies:
+        assert text.startswith((":twisted", ":wastebasket")) or "No lead called" in text, replies
+    assert len(merged) <= 1 and (merged or deleted), replies
+    with db(org) as session:
+        alive = session.exec(select(Lead).where(Lead.deleted_at.is_(None))).all()
+        on = {a.lead_id for a in session.exec(select(Activity)).all()}
+    assert len(alive) == 2 - len(merged) - deleted
+    if merged:  # all work is on the lead that was kept, retired since or not
+        assert len(on) == 1
