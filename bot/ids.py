@@ -10,6 +10,8 @@ class Action(StrEnum):
     LEAD_CLAIM = "lead_claim"
     LEAD_RELEASE = "lead_release"
     LEAD_LOG = "lead_log"
+    #: "Add <company> as a new lead and log", offered by /log for a customer nobody has
+    LOG_NEW_LEAD = "log_new_lead"
     TRANSFER_APPROVE = "transfer_approve"
     TRANSFER_REJECT = "transfer_reject"
     #: the company field of the log modal (an external select: its options come from us)

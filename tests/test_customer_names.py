@@ -54,8 +54,10 @@ def test_the_setup_file_adds_mail_providers(org) -> None:
     reply = org.command("/lead", "claim Li Hardware corp-mail.cn", user="U0REP2")
     assert "*Li Hardware* is now yours" in reply.text
     assert "corp-mail.cn is a public mail provider's domain" in reply.text
-    org.command("/log", "call Wang corp-mail.cn met the buyer", user="U0REP3")
-    assert lead_named(org, "wang").domain is None
+    # The owner's /log with the domain does not give the lead a domain either.
+    logged = org.command("/log", "call Wang Trading corp-mail.cn met the buyer", user="U0REP1")
+    assert "Wang Trading" in logged.text
+    assert lead_named(org, "wangtrading").domain is None
     # Given again without it, the list is replaced; a file without the key keeps it.
     import_setup_text(org.db_url, SETUP_TOML)
     with db(org) as session:

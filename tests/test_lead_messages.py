@@ -11,7 +11,10 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot import render
+from bot.services.activities import NewCustomer
 from bot.services.leads import STAGES, HistoryLine, LeadInfo, LeadList, StageChange
+from bot.services.merging import Merged
+from bot.services.names import Company
 from bot.store.models import Activity, Department, Lead, OwnershipEvent, TransferRequest
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -60,6 +63,7 @@ EVENTS = [
         "SMB",
     )
     for action in ("claim", "release", "transfer", "expire", "stage", "won", "lost") * 60
+    + ("merge", "merged", "delete")
 ]
 ACTIVITY = Activity(
     user_id="U0REP1", kind="call", note="asked for *pricing* <@U0X>", occurred_at=NOW
@@ -135,7 +139,24 @@ SAMPLES = {
     "lead.reason_too_long": dict(limit=400, length=401),
     "log.old_date": dict(given="2020-01-01", days=90),
     "log.nothing_to_undo": dict(minutes=10),
-    "log.undone": dict(activity=ACTIVITY, lead=_lead(1)),
+    "log.undone": dict(activity=ACTIVITY, lead=_lead(1), removed=True),
+    "log.new_customer": dict(
+        new=NewCustomer(
+            kind="email",
+            company=Company(name="Acme | <Corp>", key="acme", domain="acme.com"),
+            note="a|b\n<@U0X> “quoted” " + "长" * 300,
+            on=None,
+        )
+    ),
+    "log.note_too_long": dict(limit=2000, length=2001),
+    "lead.merged": dict(merged=Merged(retired=_item(1), kept=_item(2, owner=None), activities=3)),
+    "lead.deleted": dict(item=_item(1)),
+    "lead.merge_usage": {},
+    "lead.merge_same": dict(lead="Acme"),
+    "lead.retire_denied": dict(
+        action="merge", lead="Acme", department="SMB", managers=["U0MGR2"], admins=[]
+    ),
+    "log.new_too_long": dict(company="Acme", kind="call"),
 }
 # Pieces of the modal (plain text, not messages); the modal itself is validated in test_log.
 MODAL_PIECES = {"kind_name", "modal_new_company"}
@@ -164,3 +185,8 @@ def test_valid_block_kit_within_limits(name: str, locale: str) -> None:
         if block["type"] == "section":
             assert len(block["text"]["text"]) <= 3000
     assert "<@U0X>" not in message.text  # a note cannot mention anyone
+    for block in message.blocks:
+        for element in block.get("elements", []):
+            if element.get("action_id") == "log_new_lead":  # the button carries the whole log
+                new = SAMPLES[name]["new"]
+                assert NewCustomer.parse(element["value"]) == new

@@ -505,7 +505,7 @@ def similar(
     ids = [lead_id for lead_id, _score in hits if lead_id != exclude]
     if not ids:
         return []
-    query = select(Lead).where(col(Lead.id).in_(ids))
+    query = select(Lead).where(col(Lead.id).in_(ids), col(Lead.deleted_at).is_(None))
     if owned_only:
         query = query.where(col(Lead.owner_id).is_not(None))
     leads = {lead.id: lead for lead in session.exec(query).all()}
@@ -729,6 +729,9 @@ def _claim_existing(
     """Claim a lead that exists, inside the claimant's member lock: the lead is locked too and
     every rule checked on it as committed now."""
     lead = _locked(session, lead)
+    if lead.deleted_at is not None:  # retired meanwhile
+        session.rollback()
+        raise NotFound("lead.not_found", name=lead.name, suggestions=[])
     if lead.owner_id == actor:
         _gain_domain(session, lead, actor, words)
         session.commit()
@@ -786,8 +789,8 @@ def _claim_existing(
 def claim_by_id(session: Session, *, actor: str, lead_id: int, now: datetime) -> Claimed:
     """The Claim button of ``/lead pool`` and of reminders."""
     lead = session.get(Lead, lead_id)
-    if lead is None:
-        raise NotFound("lead.not_found", name=str(lead_id), suggestions=[])
+    if lead is None or lead.deleted_at is not None:  # merged or deleted since the button
+        raise NotFound("lead.not_found", name=lead.name if lead else str(lead_id), suggestions=[])
     department = _locked_claimant(session, actor)
     return _claim_existing(session, lead, actor, department, [lead.name], now)
 
@@ -1257,15 +1260,14 @@ class Pool:
 
 
 def pool(session: Session, limit: int = LIST_LIMIT) -> Pool:
+    unowned = (col(Lead.owner_id).is_(None), col(Lead.deleted_at).is_(None))
     leads = session.exec(
         select(Lead)
-        .where(col(Lead.owner_id).is_(None))
+        .where(*unowned)
         .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
         .limit(limit)
     ).all()
-    total = session.exec(
-        select(func.count()).select_from(Lead).where(col(Lead.owner_id).is_(None))
-    ).one()
+    total = session.exec(select(func.count()).select_from(Lead).where(*unowned)).one()
     return Pool(leads=list(leads), total=total)
 
 
@@ -1373,8 +1375,20 @@ _RENEW_CLAIM = PreparedWrite(
 )
 
 
+#: Anyone's activity on a lead sets its last-activity time (never moves it back).
+_TOUCH = PreparedWrite(
+    update(_LEADS)
+    .where(
+        _LEADS.c.id == bindparam("lead_id"),
+        or_(_LEADS.c.last_activity_at.is_(None), _LEADS.c.last_activity_at < bindparam("at")),
+    )
+    .values(last_activity_at=bindparam("at"))
+)
+
+
 def renew(session: Session, lead: Any, user: str, now: datetime) -> tuple[Any, bool]:
-    """A logged activity by the owner restarts the protection period (caller commits).
+    """A logged activity by the owner restarts the protection period (caller commits); one by
+    anyone else only sets the lead's last-activity time.
 
     ``lead`` is a row from :data:`_LEAD_ROW` (every /log runs this, and reads no ORM object);
     the answer is the same row with the values now stored, and whether it was renewed. One
@@ -1382,6 +1396,8 @@ def renew(session: Session, lead: Any, user: str, now: datetime) -> tuple[Any, b
     lead that changed hands or was won meanwhile.
     """
     if lead.owner_id != user:
+        if _TOUCH.run(session.connection(), lead_id=lead.id, at=now) == 1:
+            lead = lead._replace(last_activity_at=now)
         return lead, False
     connection, state = session.connection(), {"lead_id": lead.id, "owner": user, "at": now}
     if lead.stage == "won" or lead.department_claim_days is None:

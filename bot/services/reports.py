@@ -527,7 +527,9 @@ _KUDOS = _Section(
     (Kudos.created_at, Kudos.id),
 )
 
-_POOL = _Section("pool", select(Lead.id).where(Lead.owner_id.is_(None)), count=True)
+_POOL = _Section(
+    "pool", select(Lead.id).where(Lead.owner_id.is_(None), Lead.deleted_at.is_(None)), count=True
+)
 
 _CONFLICT_SCOPE = and_(
     or_(ClaimConflict.department_id == _D, ClaimConflict.owner_department_id == _D),

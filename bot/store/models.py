@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -115,6 +116,11 @@ class Lead(SQLModel, table=True):
     version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    #: set when the lead was retired (merged or deleted, migration 0003): it keeps its audit
+    #: trail but no list, report or check shows it, and its keys were freed.
+    deleted_at: datetime | None = None
+    #: the lead a merged lead lives on as
+    merged_into_id: int | None = None
 
 
 class OwnershipEvent(SQLModel, table=True):
@@ -168,6 +174,8 @@ class Activity(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text))
     occurred_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
+    #: this activity's /log created its lead: /log undo removes the lead too (migration 0003)
+    created_lead: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Target(SQLModel, table=True):

@@ -12,7 +12,6 @@ answer comes within Slack's three seconds.
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import datetime
 
@@ -23,32 +22,16 @@ from sqlmodel import Session
 from bot import render
 from bot.services import recognition as svc
 from bot.services.errors import Conflict
+from bot.services.text import free_text
 from bot.store.models import Outbox
 from handlers.parsing import as_user, is_help
 from jobs import outbox
 
-#: ``<@U1|ana>``, ``<#C1|sales>``, ``<!here>`` inside free text.
-_SLACK_REF = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>")
 _CHANNEL_TAG = re.compile(r"^<#[CG][A-Z0-9]+\|([^>]+)>$")
 
 
 def register(app: App) -> None:
     app.command("/kudos")(kudos_command)
-
-
-def free_text(text: str) -> str:
-    """Slack's escaped text as a person typed it: mentions become ``@name``, entities decoded.
-
-    Templates escape it again on output, so a message can neither ping nor forge markup.
-    """
-
-    def plain(match: re.Match[str]) -> str:
-        sigil, ref, label = match.group(1), match.group(2), match.group(3)
-        if sigil == "!":
-            return "@" + (label or ref.split("^")[0])
-        return sigil + (label or ref)
-
-    return html.unescape(_SLACK_REF.sub(plain, text))
 
 
 def split_value(text: str) -> tuple[str, str | None]:

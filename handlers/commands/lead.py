@@ -15,6 +15,7 @@ from bot import render
 from bot.config import Settings
 from bot.money import parse_amount
 from bot.services import leads as svc
+from bot.services import merging
 from bot.services.errors import InvalidInput
 from handlers.notify import direct_messages
 from handlers.parsing import as_user, is_help, tokens
@@ -47,7 +48,12 @@ def lead_command(
         )
         return
     if sub not in ("mine", "pool", "list") and not rest:
-        ack(**render.message("lead.usage", locale, action=sub).ephemeral())
+        usage = (
+            render.message("lead.merge_usage", locale)
+            if sub == "merge"
+            else render.message("lead.usage", locale, action=sub)
+        )
+        ack(**usage.ephemeral())
         return
     request = Request(
         words=rest,
@@ -230,6 +236,20 @@ def _set_stage(r: Request, words: list[str], stage: str, *, amount: int | None) 
     return Reply("lead.stage_set", change=change)
 
 
+def merge(r: Request) -> Reply:
+    done = merging.merge(r.session, actor=r.actor, words=r.words, now=r.now)
+    owners = {done.retired.lead.owner_id, done.kept.lead.owner_id} - {None, r.actor}
+    r.notify(owners, "lead.merged", merged=done)
+    return Reply("lead.merged", merged=done)
+
+
+def delete(r: Request) -> Reply:
+    before = merging.delete(r.session, actor=r.actor, words=r.words, now=r.now)
+    if before.lead.owner_id not in (None, r.actor):
+        r.notify([before.lead.owner_id], "lead.deleted", item=before)
+    return Reply("lead.deleted", item=before)
+
+
 SUBCOMMANDS = {
     "claim": claim,
     "release": release,
@@ -242,4 +262,6 @@ SUBCOMMANDS = {
     "lost": lost,
     "history": history,
     "list": list_,
+    "merge": merge,
+    "delete": delete,
 }

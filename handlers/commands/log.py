@@ -1,14 +1,16 @@
-"""``/log <kind> <company> [note]``, ``/log undo``, and ``/log`` alone (opens the modal)."""
+"""``/log <kind> <company> [note]``, ``/log undo``, ``/log`` alone (opens the modal), and the
+"Add <company> as a new lead and log" button ``/log`` offers for a customer nobody has."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot import render
+from bot.ids import Action
 from bot.services import activities
 from handlers.parsing import is_help, tokens
 from handlers.views.log_modal import logged_message, open_modal
@@ -18,6 +20,7 @@ UNDO = ("undo", "撤销")
 
 def register(app: App) -> None:
     app.command("/log")(log_command)
+    app.action(Action.LOG_NEW_LEAD)(add_and_log)
 
 
 def log_command(
@@ -44,9 +47,40 @@ def log_command(
         undone = activities.undo(session, actor=user, now=now)
         ack(
             **render.message(
-                "log.undone", locale, activity=undone.activity, lead=undone.lead
+                "log.undone",
+                locale,
+                activity=undone.activity,
+                lead=undone.lead,
+                removed=undone.lead_removed,
             ).ephemeral()
         )
         return
     logged = activities.log(session, actor=user, kind=args[0], words=args[1:], now=now)
+    if isinstance(logged, activities.NewCustomer):
+        ack(**render.message("log.new_customer", locale, new=logged).ephemeral())
+        return
     ack(**logged_message(logged, locale).ephemeral())
+
+
+def add_and_log(
+    ack: Ack,
+    action: dict,
+    body: dict,
+    session: Session,
+    now: datetime,
+    locale: str,
+    respond: Respond,
+) -> None:
+    """The button: claim the new customer and log, then the proposal becomes the reply."""
+    ack()
+    new = activities.NewCustomer.parse(str(action.get("value") or ""))
+    logged = activities.claim_and_log(
+        session,
+        actor=body["user"]["id"],
+        kind=new.kind,
+        company=new.company,
+        note=new.note,
+        on=new.on,
+        now=now,
+    )
+    respond(**logged_message(logged, locale).as_post(), replace_original=True)

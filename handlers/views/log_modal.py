@@ -1,8 +1,8 @@
 """The "Log activity" modal: opened by ``/log`` with no text, by the "Log activity" message
 shortcut (the message becomes the note) and by the Log button of an expiry warning (the lead
 is chosen). The company field types ahead over the caller's leads; a name that is not one of
-them logs work on that customer (created in the pool when new). Invalid fields come back as
-inline errors, so nothing typed is lost."""
+them ("New: …") claims that customer for the caller and logs in one transaction. Invalid
+fields come back as inline errors, every field's at once, so nothing typed is lost."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bot import render
 from bot.ids import Action, Shortcut, View
 from bot.periods import local_date
 from bot.services import activities, leads
+from bot.services.text import free_text
 from bot.store.models import Lead
 
 NEW = "new:"
@@ -163,31 +164,39 @@ def submit(
     values = view["state"]["values"]
     kind = _selected(values, "kind")
     company = _selected(values, "company")
-    missing = {
+    errors = {
         block: render.text("log.modal_required", locale)
         for block, value in (("kind", kind), ("company", company))
         if not value
     }
-    if missing:
-        ack(response_action="errors", errors=missing)
-        return
-    on = values.get("date", {}).get("date", {}).get("selected_date")
+    on_text = values.get("date", {}).get("date", {}).get("selected_date")
+    on = date.fromisoformat(on_text) if on_text else None
     note = values.get("note", {}).get("note", {}).get("value")
     user = body["user"]["id"]
-    target: dict[str, Any] = (
-        {"lead_id": int(company[len(LEAD) :])}
-        if company.startswith(LEAD) and company[len(LEAD) :].isdigit()
-        else {"company": company.removeprefix(NEW)}
-    )
-    logged = activities.log(
+    target: dict[str, Any] = {}
+    if company:
+        target = (
+            {"lead_id": int(company[len(LEAD) :])}
+            if company.startswith(LEAD) and company[len(LEAD) :].isdigit()
+            else {"company": company.removeprefix(NEW)}
+        )
+    for error in activities.problems(
         session,
         actor=user,
         kind=kind,
+        company=target.get("company"),
+        lead_id=target.get("lead_id"),
         note=note,
-        on=date.fromisoformat(on) if on else None,
+        on=on,
         now=now,
-        **target,
-    )
+    ):
+        reply = render.message(error.template_path, locale, **error.data)
+        errors.setdefault(error.block or "company", render.plain(reply.text)[:150])
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    logged = activities.log(session, actor=user, kind=kind, note=note, on=on, now=now, **target)
+    assert isinstance(logged, activities.Logged)  # the modal claims a new customer at once
     ack()
     message = logged_message(logged, locale)
     channel = json.loads(view.get("private_metadata") or "{}").get("channel")
@@ -224,7 +233,7 @@ def from_message(
         user=shortcut["user"]["id"],
         locale=locale,
         now=now,
-        note=(shortcut.get("message") or {}).get("text"),
+        note=free_text((shortcut.get("message") or {}).get("text") or "") or None,
         channel=(shortcut.get("channel") or {}).get("id"),
     )
 
