@@ -155,7 +155,12 @@ def preview_digest(
 ) -> render.Message:
     """``/sales digest [department] [daily|weekly]`` (managers of that department, admins)."""
     department, kind = reports.resolve_scope(
-        session, actor=actor, words=words, choices=tuple(DIGEST_KINDS), default="daily"
+        session,
+        actor=actor,
+        words=words,
+        choices=tuple(DIGEST_KINDS),
+        default="daily",
+        command="digest",
     )
     require_manager_or_admin(session, actor, department)
     return preview(session, department, DIGEST_KINDS[kind], now)
@@ -165,6 +170,8 @@ def preview_agenda(
     session: Session, *, actor: str, words: list[str], now: datetime
 ) -> render.Message:
     """``/sales agenda [department]`` (managers of that department, admins)."""
-    department, _ = reports.resolve_scope(session, actor=actor, words=words, choices=(), default="")
+    department, _ = reports.resolve_scope(
+        session, actor=actor, words=words, choices=(), default="", command="agenda"
+    )
     require_manager_or_admin(session, actor, department)
     return preview(session, department, "agenda", now)
