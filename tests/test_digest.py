@@ -224,11 +224,27 @@ def test_weekly_digest_uploads_its_chart_once(engine, fake_slack) -> None:
         run_job("weekly-digest", engine=engine, client=client, now=friday, department="Enterprise")
     posted = _posts_to(fake_slack, "C0ENT")
     assert len(posted) == 1 and "weekly digest · 2026-W48" in posted[0].body["text"]
+    assert "The chart of activities per rep follows as an image." in posted[0].body["text"]
     completes = fake_slack.calls_to("files.completeUploadExternal")
     assert len(completes) == 1 and completes[0].body["channel_id"] == "C0ENT"
     assert "activities per rep" in completes[0].body["files"][0]["title"]
     uploads = fake_slack.calls_to("file_upload")
     assert len(uploads) == 1 and uploads[0].content.startswith(b"\x89PNG")
+
+
+def test_a_quiet_week_has_no_chart_and_does_not_promise_one(engine, fake_slack) -> None:
+    setup_org(engine)
+    client = client_for(fake_slack)
+    friday = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # Fri 17:00 in Shanghai, nothing logged
+    run_job("weekly-digest", engine=engine, client=client, now=friday, department="Enterprise")
+    run_job("deliver-outbox", engine=engine, client=client, now=friday + timedelta(minutes=1))
+    posted = _posts_to(fake_slack, "C0ENT")
+    assert len(posted) == 1 and "weekly digest · 2026-W48" in posted[0].body["text"]
+    assert "follows as an image" not in posted[0].body["text"]
+    assert fake_slack.calls_to("files.completeUploadExternal") == []
+    with Session(engine, expire_on_commit=False) as session:
+        farmers = posts.weekly_digest(session, _department(session, "Farmers"), friday)
+    assert farmers.chart is None and "图表" not in farmers.message.text
 
 
 def test_chart_upload_failing_midway_is_retried_and_shared_once(engine, fake_slack) -> None:
