@@ -31,6 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import templates as _templates_pkg
@@ -113,6 +114,19 @@ def _counts(counts: dict[str, int], labels: dict[str, str]) -> str:
     return " · ".join(f"{labels.get(key, key)} {count}" for key, count in counts.items())
 
 
+_ENGLISH = Locale("en")
+
+
+def _plural(count: int, one: str, other: str | None = None, bold: bool = False) -> str:
+    """A count with its noun in the right form: ``1|plural("lead")`` → ``1 lead``,
+    ``3|plural("activity", "activities")`` → ``3 activities``; ``bold`` stars the number
+    (``*3* activities``). The one/other choice is CLDR's English plural rule (Babel); the
+    words come from the template. English templates only: Chinese has no plural, it puts a
+    measure word before the noun (``3 条线索``), so zh-CN templates write the count plainly."""
+    form = one if _ENGLISH.plural_form(abs(count)) == "one" else (other or f"{one}s")
+    return f"*{count}* {form}" if bold else f"{count} {form}"
+
+
 def _bar(fraction: float, width: int = 10) -> str:
     filled = max(0, min(width, round(fraction * width)))
     return "█" * filled + "░" * (width - filled)
@@ -133,6 +147,7 @@ def environment() -> Environment:
     env.filters["money"] = _money
     env.filters["bar"] = _bar
     env.filters["counts"] = _counts
+    env.filters["plural"] = _plural
     env.filters["mention"] = _mention
     env.globals["Action"] = Action
     env.filters["day"] = _day

@@ -179,10 +179,10 @@ def test_run_job_twice_posts_once(db_url, engine, fake_slack) -> None:
     )
     first = run_salesbot(*args, env=env)
     assert first.returncode == 0, first.stderr
-    assert "1 post(s) queued, 0 already queued for this period, 1 sent" in first.stdout
+    assert "1 post queued, 0 already queued for this period, 1 sent" in first.stdout
     second = run_salesbot(*args, env=env)
     assert second.returncode == 0, second.stderr
-    assert "0 post(s) queued, 1 already queued for this period, 0 sent" in second.stdout
+    assert "0 posts queued, 1 already queued for this period, 0 sent" in second.stdout
     assert len(_posts_to(fake_slack, "C0ENT")) == 1
     assert "daily digest · Tue 24 Nov" in _posts_to(fake_slack, "C0ENT")[0].body["text"]
     unknown = run_salesbot("run-job", "agenda", "--department", "Nope", env=env)

@@ -55,7 +55,7 @@ def test_manager_gets_both_csv_files_by_dm(org, fake_slack) -> None:
     for block in reply.json()["blocks"]:
         Block.parse(block).validate_json()
     assert "Exporting *Enterprise* for this week" in reply.text
-    assert "1 activities and 2 leads" in reply.text
+    assert "1 activity and 2 leads" in reply.text
     assert fake_slack.calls_to("files.completeUploadExternal") == []  # the worker sends them
     with Session(make_engine(org.db_url)) as session:
         queued = [row.payload for row in session.exec(select(Outbox))]

@@ -50,8 +50,8 @@ def test_scripted_session(engine, db_url) -> None:
     assert "== Partners ==" in text
     assert "The bot's clock reads" in text
     assert "There is no such button" in text
-    assert "deliver-outbox: 0 post(s) sent, 0 kept for a retry." in text
-    assert "expire-claims: 0 post(s) sent" in text
+    assert "deliver-outbox: 0 posts sent, 0 kept for a retry." in text
+    assert "expire-claims: 0 posts sent" in text
     assert "*Acme Corp* (acme.com) is now yours" in text
     assert "No modal is open" in text
     assert "Fill it in and send it with :submit kind=… company=… note=… date=…" in text

@@ -1,0 +1,54 @@
+"""Words users trust: counts in the right grammatical number, user text that cannot break the
+formatting around it, Chinese stage names and the same Chinese term for the same thing."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from bot import render
+from jobs.exports import ExportSummary
+
+EN = render.TEMPLATES / "en"
+ZH = render.TEMPLATES / "zh-CN"
+
+
+# ── plurals ──────────────────────────────────────────────────────────────────────────────────
+
+
+def test_the_plural_filter_picks_one_or_other() -> None:
+    env = render.environment()
+    assert env.from_string('{{ 1|plural("lead") }}').render() == "1 lead"
+    assert env.from_string('{{ 0|plural("lead") }}').render() == "0 leads"
+    assert env.from_string('{{ 2|plural("activity", "activities") }}').render() == "2 activities"
+    assert env.from_string('{{ 1|plural("win", bold=true) }}').render() == "*1* win"
+
+
+def test_english_templates_make_no_plural_by_hand() -> None:
+    """Every count goes through ``|plural``: no ``lead(s)``, no ``"" if n == 1 else "s"``."""
+    for path in sorted(EN.glob("*.j2")):
+        source = path.read_text()
+        assert "(s)" not in source, path.name
+        assert not re.search(r"== 1 else", source), path.name
+
+
+def test_a_count_of_one_reads_in_the_singular() -> None:
+    one = ExportSummary("Enterprise", "month", date(2026, 11, 1), date(2026, 11, 30), 1, 1)
+    assert "1 activity and 1 lead." in render.message("export.queued", "en", export=one).text
+    limit = render.message("lead.limit_reached", "en", limit=1, department="Enterprise")
+    assert "You already hold 1 open lead, the most *Enterprise* allows" in limit.text
+    allowance = render.message("kudos.allowance_set", "en", value=1)
+    assert allowance.text == "Everyone may now give 1 kudo a day."
+    assert render.message("lead.pool", "en", leads=[], total=1).text.startswith(
+        "The pool — 1 unowned lead"
+    )
+
+
+def test_one_lead_per_rep_through_slack(org) -> None:
+    """``/sales dept set Enterprise max_leads_per_rep 1``, then a second claim."""
+    org.command("/sales", "dept set Enterprise max_leads_per_rep 1", user="U0ADMIN")
+    shown = org.command("/sales", "dept show Enterprise", user="U0REP1")
+    assert "at most 1 lead per rep" in shown.text
+    assert "*Acme* is now yours" in org.command("/lead", "claim Acme", user="U0REP1").text
+    refused = org.command("/lead", "claim Globex", user="U0REP1")
+    assert "You already hold 1 open lead, the most *Enterprise* allows." in refused.text
