@@ -114,6 +114,27 @@ def _counts(counts: dict[str, int], labels: dict[str, str]) -> str:
     return " · ".join(f"{labels.get(key, key)} {count}" for key, count in counts.items())
 
 
+#: Slack mrkdwn's formatting characters where they can open or close formatting: not between
+#: two letters or digits (``snake_case``, ``a*b`` and URLs never format, so they stay as typed).
+_FORMATTING = re.compile(r"(?<![^\W_])[*_~`]|[*_~`](?![^\W_])")
+#: Each replaced by a look-alike that Slack never reads as formatting.
+_INERT = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+
+
+def _literal(value: Any) -> str:
+    """User text (a company, a department, a note, a reason, kudos) shown among Slack mrkdwn
+    formatting, as typed and inert: ``*Bold* Inc`` inside ``*…*`` stays one bold name
+    (``∗Bold∗ Inc``) instead of breaking the formatting around it. Slack has no escape for
+    ``* _ ~ ` ``, so each that could format becomes a look-alike (∗ ˍ ∼ ˋ); ``& < >`` are
+    escaped on output like every value. Used in mrkdwn only: headers, buttons, modals, code
+    spans and file titles show text verbatim and do not use it. The kudos post and a coaching
+    DM quote their author's words with the formatting the author typed, as Slack shows a
+    message."""
+    if value is None:
+        return "—"
+    return _FORMATTING.sub(lambda m: _INERT[m.group(0)], str(value))
+
+
 _ENGLISH = Locale("en")
 
 
@@ -148,6 +169,7 @@ def environment() -> Environment:
     env.filters["bar"] = _bar
     env.filters["counts"] = _counts
     env.filters["plural"] = _plural
+    env.filters["literal"] = _literal
     env.filters["mention"] = _mention
     env.globals["Action"] = Action
     env.filters["day"] = _day

@@ -52,3 +52,28 @@ def test_one_lead_per_rep_through_slack(org) -> None:
     assert "*Acme* is now yours" in org.command("/lead", "claim Acme", user="U0REP1").text
     refused = org.command("/lead", "claim Globex", user="U0REP1")
     assert "You already hold 1 open lead, the most *Enterprise* allows." in refused.text
+
+
+# ── user text inside mrkdwn ──────────────────────────────────────────────────────────────────
+
+
+def test_user_text_cannot_break_the_formatting_around_it() -> None:
+    env = render.environment()
+    shown = env.from_string("*{{ name|literal }}*").render(name="*Bold* Inc _x_ ~y~ `z` <&>")
+    assert shown == "*∗Bold∗ Inc ˍxˍ ∼y∼ ˋzˋ &lt;&amp;&gt;*"
+    # where a character cannot format (inside a word, a URL), it stays as typed
+    assert env.from_string("{{ n|literal }}").render(n="snake_case a*b x.com/a_b") == (
+        "snake_case a*b x.com/a_b"
+    )
+
+
+def test_a_company_called_bold_claims_and_reads_as_one_bold_name(org) -> None:
+    reply = org.command("/lead", "claim *Bold* Inc", user="U0REP1")
+    assert reply.text.startswith(":white_check_mark: *∗Bold∗ Inc* is now yours"), reply.text
+    who = org.command("/lead", "who *Bold* Inc", user="U0REP2")
+    assert "*∗Bold∗ Inc*" in who.text and "**" not in who.text
+    org.command("/lead", "lost Bold Inc price_too_high *again*", user="U0REP1")
+    who = org.command("/lead", "who Bold Inc", user="U0REP2")
+    assert "lost: price_too_high ∗again∗" in who.text, who.text
+    zh = org.command("/lead", "claim _Under_ Co", user="U0REP3")
+    assert "*ˍUnderˍ Co*" in zh.text
