@@ -77,3 +77,53 @@ def test_a_company_called_bold_claims_and_reads_as_one_bold_name(org) -> None:
     assert "lost: price_too_high ∗again∗" in who.text, who.text
     zh = org.command("/lead", "claim _Under_ Co", user="U0REP3")
     assert "*ˍUnderˍ Co*" in zh.text
+
+
+# ── Chinese stage names ──────────────────────────────────────────────────────────────────────
+
+
+def test_every_chinese_stage_label_is_accepted_back() -> None:
+    from bot.services.leads import STAGES, stage_of
+
+    labels = render.environment().get_template("zh-CN/_report_labels.j2").module.STAGE
+    assert set(labels) == set(STAGES)
+    for key, label in labels.items():
+        assert stage_of(label) == key
+    assert [stage_of(w) for w in ("新建", "已确认", "方案", "丢单", "Won", "胜利")] == [
+        "new",
+        "qualified",
+        "proposal",
+        "lost",
+        "won",
+        None,
+    ]
+
+
+def test_chinese_stage_words_and_chinese_replies(org) -> None:
+    org.command("/lead", "claim 华为", user="U0REP3")
+    moved = org.command("/lead", "stage 华为 谈判", user="U0REP3")
+    assert moved.text.startswith("*华为*（<@U0REP3>，SMB）：新线索 → *谈判*"), moved.text
+    won = org.command("/lead", "stage 华为 赢单 50000", user="U0REP3")
+    assert "谈判 → *赢单*" in won.text and "赢单后不再过期" in won.text
+    history = org.command("/lead", "history 华为", user="U0REP3")
+    assert "赢单（谈判 → 赢单）" in history.text and "proposal" not in history.text
+    bad = org.command("/lead", "stage 华为 胜利", user="U0REP3")
+    assert "“胜利”不是有效阶段。阶段有：新线索（`new`）、已联系（`contacted`）" in bad.text
+    org.command("/lead", "claim Acme", user="U0REP1")
+    english = org.command("/lead", "stage Acme 方案阶段", user="U0REP1")
+    assert "new → *proposal*" in english.text
+    help_text = org.command("/lead", "help", user="U0REP3").text
+    assert "谈判 negotiation" in help_text and "方案阶段 proposal" in help_text
+
+
+def test_transfer_status_in_chinese() -> None:
+    decided = render.message(
+        "lead.request_decided", "zh-CN", lead="华为", status="approved", by="U0MGR2"
+    )
+    assert decided.text == "*华为* 的转移申请已处理（已批准），处理人 <@U0MGR2>。"
+    assert (
+        "（已拒绝）"
+        in render.message(
+            "lead.request_decided", "zh-CN", lead="华为", status="rejected", by=None
+        ).text
+    )
