@@ -102,13 +102,13 @@ def test_every_chinese_stage_label_is_accepted_back() -> None:
 def test_chinese_stage_words_and_chinese_replies(org) -> None:
     org.command("/lead", "claim 华为", user="U0REP3")
     moved = org.command("/lead", "stage 华为 谈判", user="U0REP3")
-    assert moved.text.startswith("*华为*（<@U0REP3>，SMB）：新线索 → *谈判*"), moved.text
+    assert moved.text.startswith("*华为*（<@U0REP3>，SMB）：新建 → *谈判*"), moved.text
     won = org.command("/lead", "stage 华为 赢单 50000", user="U0REP3")
     assert "谈判 → *赢单*" in won.text and "赢单后不再过期" in won.text
     history = org.command("/lead", "history 华为", user="U0REP3")
     assert "赢单（谈判 → 赢单）" in history.text and "proposal" not in history.text
     bad = org.command("/lead", "stage 华为 胜利", user="U0REP3")
-    assert "“胜利”不是有效阶段。阶段有：新线索（`new`）、已联系（`contacted`）" in bad.text
+    assert "“胜利”不是有效阶段。阶段有：新建（`new`）、已联系（`contacted`）" in bad.text
     org.command("/lead", "claim Acme", user="U0REP1")
     english = org.command("/lead", "stage Acme 方案阶段", user="U0REP1")
     assert "new → *proposal*" in english.text
@@ -127,3 +127,32 @@ def test_transfer_status_in_chinese() -> None:
             "lead.request_decided", "zh-CN", lead="华为", status="rejected", by=None
         ).text
     )
+
+
+# ── one Chinese term for one thing ───────────────────────────────────────────────────────────
+
+
+def test_chinese_templates_use_one_term_for_each_thing() -> None:
+    """An activity is 跟进 (跟进数, 跟进记录), a new lead 新线索, revenue 业绩; the stage
+    ``new`` is 新建, so it is not mistaken for the 新线索 metric."""
+    for path in sorted(ZH.glob("*.j2")):
+        source = path.read_text()
+        for other in ("活动", "新客户", "收入"):
+            assert other not in source, (path.name, other)
+    labels = render.environment().get_template("zh-CN/_report_labels.j2").module
+    assert labels.METRIC == {
+        "revenue": "业绩",
+        "wins": "赢单数",
+        "activities": "跟进数",
+        "new-leads": "新线索",
+    }
+    for name in ("home.j2", "target.j2"):
+        assert '"activities": "跟进数", "new-leads": "新线索"' in (ZH / name).read_text()
+
+
+def test_a_chinese_target_reads_with_the_same_terms(org) -> None:
+    """``/target set SMB 跟进数 30 week`` (the word the replies use) is taken and echoed."""
+    reply = org.command("/target", "set SMB 跟进数 30 week", user="U0MGR2")
+    assert reply.text.startswith("*SMB* 的每周跟进数目标现为 *30*。"), reply.text
+    shown = org.command("/target", "show SMB", user="U0REP3")
+    assert "跟进数" in shown.text and "活动" not in shown.text, shown.text

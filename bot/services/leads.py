@@ -54,8 +54,8 @@ STAGES = ("new", "contacted", "qualified", "proposal", "negotiation", "won", "lo
 #: templates/zh-CN/_report_labels.j2, listed in ``/lead help``) and the short forms people type.
 #: ``/lead stage`` takes them as ``/log`` takes Chinese kinds.
 CHINESE_STAGES = {
-    "新线索": "new",
     "新建": "new",
+    "新线索": "new",
     "已联系": "contacted",
     "已确认需求": "qualified",
     "已确认": "qualified",
