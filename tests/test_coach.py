@@ -81,7 +81,8 @@ def test_history_says_who_can_see_it_to_the_one_reading(org) -> None:
     admin = org.command("/coach", "history <@U0REP1|ana>", user="U0ADMIN")
     assert "Private: visible only to <@U0REP1>, their manager and admins like you." in admin.text
     org.command("/coach", "<@U0REP3|li> 第一条", user="U0MGR2")
-    assert "私密：仅你、你的经理和管理员可见。" in org.command("/coach", "history", user="U0REP3").text
+    zh_rep = org.command("/coach", "history", user="U0REP3")
+    assert "私密：仅你、你的经理和管理员可见。" in zh_rep.text
     zh_manager = org.command("/coach", "history <@U0REP3|li>", user="U0MGR2")
     assert "私密：仅 <@U0REP3>、你（其经理）和管理员可见。" in zh_manager.text
 
