@@ -31,6 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import templates as _templates_pkg
@@ -113,6 +114,40 @@ def _counts(counts: dict[str, int], labels: dict[str, str]) -> str:
     return " · ".join(f"{labels.get(key, key)} {count}" for key, count in counts.items())
 
 
+#: Slack mrkdwn's formatting characters where they can open or close formatting: not between
+#: two letters or digits (``snake_case``, ``a*b`` and URLs never format, so they stay as typed).
+_FORMATTING = re.compile(r"(?<![^\W_])[*_~`]|[*_~`](?![^\W_])")
+#: Each replaced by a look-alike that Slack never reads as formatting.
+_INERT = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+
+
+def _literal(value: Any) -> str:
+    """User text (a company, a department, a note, a reason, kudos) shown among Slack mrkdwn
+    formatting, as typed and inert: ``*Bold* Inc`` inside ``*…*`` stays one bold name
+    (``∗Bold∗ Inc``) instead of breaking the formatting around it. Slack has no escape for
+    ``* _ ~ ` ``, so each that could format becomes a look-alike (∗ ˍ ∼ ˋ); ``& < >`` are
+    escaped on output like every value. Used in mrkdwn only: headers, buttons, modals, code
+    spans and file titles show text verbatim and do not use it. The kudos post and a coaching
+    DM quote their author's words with the formatting the author typed, as Slack shows a
+    message."""
+    if value is None:
+        return "—"
+    return _FORMATTING.sub(lambda m: _INERT[m.group(0)], str(value))
+
+
+_ENGLISH = Locale("en")
+
+
+def _plural(count: int, one: str, other: str | None = None, bold: bool = False) -> str:
+    """A count with its noun in the right form: ``1|plural("lead")`` → ``1 lead``,
+    ``3|plural("activity", "activities")`` → ``3 activities``; ``bold`` stars the number
+    (``*3* activities``). The one/other choice is CLDR's English plural rule (Babel); the
+    words come from the template. English templates only: Chinese has no plural, it puts a
+    measure word before the noun (``3 条线索``), so zh-CN templates write the count plainly."""
+    form = one if _ENGLISH.plural_form(abs(count)) == "one" else (other or f"{one}s")
+    return f"*{count}* {form}" if bold else f"{count} {form}"
+
+
 def _bar(fraction: float, width: int = 10) -> str:
     filled = max(0, min(width, round(fraction * width)))
     return "█" * filled + "░" * (width - filled)
@@ -133,6 +168,8 @@ def environment() -> Environment:
     env.filters["money"] = _money
     env.filters["bar"] = _bar
     env.filters["counts"] = _counts
+    env.filters["plural"] = _plural
+    env.filters["literal"] = _literal
     env.filters["mention"] = _mention
     env.globals["Action"] = Action
     env.filters["day"] = _day

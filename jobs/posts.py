@@ -75,20 +75,32 @@ def daily_digest(session: Session, department: Department, now: datetime) -> Pos
 
 
 def weekly_digest(session: Session, department: Department, now: datetime) -> Post:
+    """The weekly digest and its chart. A week without activities has no chart (bars of
+    nothing tell nobody anything), and then the digest does not announce one."""
     digest = reports.weekly_digest(session, department, now)
     week = _iso_week(digest.covered.first_day)
-    chart = Chart(
-        key=outbox_key("weekly-chart", department, week),
-        bars=[(r.user_id, r.total) for r in digest.activity.reps],
-        filename=f"activities-{week}.png",
-        title=html.unescape(render.text("digest.chart_title", department.locale, digest=digest)),
-    )
+    bars = [(r.user_id, r.total) for r in digest.activity.reps if r.total]
+    chart = None
+    if bars:
+        chart = Chart(
+            key=outbox_key("weekly-chart", department, week),
+            bars=bars,
+            filename=f"activities-{week}.png",
+            title=html.unescape(
+                render.text("digest.chart_title", department.locale, digest=digest)
+            ),
+        )
     return Post(
         job="weekly-digest",
         key=outbox_key("weekly-digest", department, week),
         channel=department.channel,
         message=render.message(
-            "digest.weekly", department.locale, digest=digest, week=week, tz=zone(department)
+            "digest.weekly",
+            department.locale,
+            digest=digest,
+            week=week,
+            tz=zone(department),
+            chart=chart is not None,
         ),
         chart=chart,
     )
@@ -155,7 +167,12 @@ def preview_digest(
 ) -> render.Message:
     """``/sales digest [department] [daily|weekly]`` (managers of that department, admins)."""
     department, kind = reports.resolve_scope(
-        session, actor=actor, words=words, choices=tuple(DIGEST_KINDS), default="daily"
+        session,
+        actor=actor,
+        words=words,
+        choices=tuple(DIGEST_KINDS),
+        default="daily",
+        command="digest",
     )
     require_manager_or_admin(session, actor, department)
     return preview(session, department, DIGEST_KINDS[kind], now)
@@ -165,6 +182,8 @@ def preview_agenda(
     session: Session, *, actor: str, words: list[str], now: datetime
 ) -> render.Message:
     """``/sales agenda [department]`` (managers of that department, admins)."""
-    department, _ = reports.resolve_scope(session, actor=actor, words=words, choices=(), default="")
+    department, _ = reports.resolve_scope(
+        session, actor=actor, words=words, choices=(), default="", command="agenda"
+    )
     require_manager_or_admin(session, actor, department)
     return preview(session, department, "agenda", now)

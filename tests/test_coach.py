@@ -72,6 +72,21 @@ def test_history_for_recipient_manager_and_admin_only(org) -> None:
     assert "Feedback you have received" in org.command("/coach", "history", user="U0REP1").text
 
 
+def test_history_says_who_can_see_it_to_the_one_reading(org) -> None:
+    org.command("/coach", "<@U0REP1|ana> first note", user="U0MGR1")
+    rep = org.command("/coach", "history", user="U0REP1")
+    assert "Private: visible only to you, your manager and admins." in rep.text
+    manager = org.command("/coach", "history <@U0REP1|ana>", user="U0MGR1")
+    assert "Private: visible only to <@U0REP1>, you as their manager, and admins." in manager.text
+    admin = org.command("/coach", "history <@U0REP1|ana>", user="U0ADMIN")
+    assert "Private: visible only to <@U0REP1>, their manager and admins like you." in admin.text
+    org.command("/coach", "<@U0REP3|li> 第一条", user="U0MGR2")
+    zh_rep = org.command("/coach", "history", user="U0REP3")
+    assert "私密：仅你、你的经理和管理员可见。" in zh_rep.text
+    zh_manager = org.command("/coach", "history <@U0REP3|li>", user="U0MGR2")
+    assert "私密：仅 <@U0REP3>、你（其经理）和管理员可见。" in zh_manager.text
+
+
 def test_refusal_does_not_reveal_whether_feedback_exists(org) -> None:
     org.command("/coach", "<@U0REP1|ana> a private note", user="U0MGR1")
     with_feedback = org.command("/coach", "history <@U0REP1|ana>", user="U0REP2")

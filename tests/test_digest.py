@@ -179,10 +179,10 @@ def test_run_job_twice_posts_once(db_url, engine, fake_slack) -> None:
     )
     first = run_salesbot(*args, env=env)
     assert first.returncode == 0, first.stderr
-    assert "1 post(s) queued, 0 already queued for this period, 1 sent" in first.stdout
+    assert "1 post queued, 0 already queued for this period, 1 sent" in first.stdout
     second = run_salesbot(*args, env=env)
     assert second.returncode == 0, second.stderr
-    assert "0 post(s) queued, 1 already queued for this period, 0 sent" in second.stdout
+    assert "0 posts queued, 1 already queued for this period, 0 sent" in second.stdout
     assert len(_posts_to(fake_slack, "C0ENT")) == 1
     assert "daily digest · Tue 24 Nov" in _posts_to(fake_slack, "C0ENT")[0].body["text"]
     unknown = run_salesbot("run-job", "agenda", "--department", "Nope", env=env)
@@ -224,11 +224,27 @@ def test_weekly_digest_uploads_its_chart_once(engine, fake_slack) -> None:
         run_job("weekly-digest", engine=engine, client=client, now=friday, department="Enterprise")
     posted = _posts_to(fake_slack, "C0ENT")
     assert len(posted) == 1 and "weekly digest · 2026-W48" in posted[0].body["text"]
+    assert "The chart of activities per rep follows as an image." in posted[0].body["text"]
     completes = fake_slack.calls_to("files.completeUploadExternal")
     assert len(completes) == 1 and completes[0].body["channel_id"] == "C0ENT"
     assert "activities per rep" in completes[0].body["files"][0]["title"]
     uploads = fake_slack.calls_to("file_upload")
     assert len(uploads) == 1 and uploads[0].content.startswith(b"\x89PNG")
+
+
+def test_a_quiet_week_has_no_chart_and_does_not_promise_one(engine, fake_slack) -> None:
+    setup_org(engine)
+    client = client_for(fake_slack)
+    friday = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # Fri 17:00 in Shanghai, nothing logged
+    run_job("weekly-digest", engine=engine, client=client, now=friday, department="Enterprise")
+    run_job("deliver-outbox", engine=engine, client=client, now=friday + timedelta(minutes=1))
+    posted = _posts_to(fake_slack, "C0ENT")
+    assert len(posted) == 1 and "weekly digest · 2026-W48" in posted[0].body["text"]
+    assert "follows as an image" not in posted[0].body["text"]
+    assert fake_slack.calls_to("files.completeUploadExternal") == []
+    with Session(engine, expire_on_commit=False) as session:
+        farmers = posts.weekly_digest(session, _department(session, "Farmers"), friday)
+    assert farmers.chart is None and "图表" not in farmers.message.text
 
 
 def test_chart_upload_failing_midway_is_retried_and_shared_once(engine, fake_slack) -> None:

@@ -56,7 +56,7 @@ def test_manager_gets_both_csv_files_by_dm(org, fake_slack) -> None:
     for block in reply.json()["blocks"]:
         Block.parse(block).validate_json()
     assert "Exporting *Enterprise* for this week" in reply.text
-    assert "1 activities and 2 leads" in reply.text
+    assert "1 activity and 2 leads" in reply.text
     assert fake_slack.calls_to("files.completeUploadExternal") == []  # the worker sends them
     with Session(make_engine(org.db_url)) as session:
         queued = [row.payload for row in session.exec(select(Outbox))]
@@ -92,7 +92,8 @@ def test_export_is_refused_to_reps_and_bad_periods_are_explained(org) -> None:
     refused = org.command("/sales", "export", user="U0REP1")
     assert "Only a manager of *Enterprise*" in refused.text
     bad = org.command("/sales", "export Enterprise year", user="U0ADMIN")
-    assert "“year” is not a period here" in bad.text and "week, month, quarter" in bad.text
+    assert "“year” is not a period here" in bad.text
+    assert "week, last-week, month, quarter" in bad.text
     with Session(make_engine(org.db_url)) as session:
         assert session.exec(select(Outbox)).all() == []
 

@@ -41,3 +41,33 @@ def test_month_quarter_last_week(name, first, last):
 def test_unknown_period():
     with pytest.raises(ValueError):
         period("fortnight", datetime(2026, 1, 1, tzinfo=UTC), "UTC")
+
+
+def test_a_span_of_days_in_the_departments_zone():
+    from bot.periods import span
+
+    days = span("2026-11-01..2026-11-15", "Asia/Shanghai")
+    assert (days.first_day.isoformat(), days.last_day.isoformat()) == ("2026-11-01", "2026-11-15")
+    assert days.start == datetime(2026, 10, 31, 16, 0, tzinfo=UTC)
+    assert days.end == datetime(2026, 11, 15, 16, 0, tzinfo=UTC)
+    one = span("2026-2-3", "UTC")
+    assert one.first_day == one.last_day and one.last_day.isoformat() == "2026-02-03"
+    assert span("2024-01-01..2024-12-31", "UTC").last_day.isoformat() == "2024-12-31"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2026-11-15..2026-11-01", "backwards"),
+        ("2024-01-01..2025-01-01", "too_long"),
+        ("2026-02-30", "format"),
+        ("2026-11-01...2026-11-02", "format"),
+        ("2026/11/01..2026/11/02", "format"),
+    ],
+)
+def test_a_span_that_cannot_be_used(text, reason):
+    from bot.periods import BadSpan, span
+
+    with pytest.raises(BadSpan) as bad:
+        span(text, "UTC")
+    assert bad.value.reason == reason

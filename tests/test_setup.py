@@ -105,4 +105,4 @@ def test_cli_prints_one_line_and_fails(tmp_path) -> None:
     good.write_text(SETUP_TOML)
     done = run_salesbot("setup", str(good), env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
     assert done.returncode == 0, done.stderr
-    assert "2 department(s) created (Enterprise, SMB)" in done.stdout
+    assert "2 departments created (Enterprise, SMB)" in done.stdout

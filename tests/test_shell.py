@@ -49,9 +49,9 @@ def test_scripted_session(engine, db_url) -> None:
     assert "── views.publish" in text and "You are a rep in *Enterprise*" in text
     assert "== Partners ==" in text
     assert "The bot's clock reads" in text
-    assert "There is no such button" in text
-    assert "deliver-outbox: 0 post(s) sent, 0 kept for a retry." in text
-    assert "expire-claims: 0 post(s) sent" in text
+    assert "There is no button “7”. No message with buttons has been shown yet." in text
+    assert "deliver-outbox: 0 posts sent, 0 kept for a retry." in text
+    assert "expire-claims: 0 posts sent" in text
     assert "*Acme Corp* (acme.com) is now yours" in text
     assert "No modal is open" in text
     assert "Fill it in and send it with :submit kind=… company=… note=… date=…" in text
@@ -69,3 +69,43 @@ def test_demo_builds_a_company_and_exits_without_a_terminal(tmp_path) -> None:
     assert "Demo company created" in done.stdout
     assert "Enterprise" in done.stdout and "SMB" in done.stdout and "Farmers" in done.stdout
     assert "== salesbot commands ==" in done.stdout
+
+
+CLICKS = """\
+/foo bar
+:click 1
+/lead claim Acme Corp
+/lead release Acme Corp
+/lead pool
+/sales help
+/lead mine
+:click 1
+:click 1.1
+:click 9.1
+:click 1.5
+"""
+
+
+def test_click_says_which_message_and_an_unknown_command_says_what_to_try(engine, db_url):
+    with Session(engine) as session:
+        import_setup(session=session, text=SETUP_TOML)
+    out = io.StringIO()
+    code = run_shell(
+        load_settings(database_url=db_url), user="U0REP1", stdin=io.StringIO(CLICKS), stdout=out
+    )
+    text = out.getvalue()
+    assert code == 0
+    assert (
+        "Unknown command /foo: salesbot has /coach, /kudos, /lead, /log, /sales, /target. "
+        "Try /sales help."
+    ) in text
+    assert "HTTP 404" not in text and "Unhandled request" not in text
+    assert "There is no button “1”. No message with buttons has been shown yet." in text
+    assert "↳ message 1: :click 1" in text  # the pool, with its one Claim button
+    # two commands later, :click still acts on the pool, and says so
+    assert "Clicking “Claim” — button 1 of message 1 (only you see)." in text, text
+    assert text.count("Clicking “Claim”") == 2
+    assert text.count("*Acme Corp* is now yours") == 2  # the claim, then the first click
+    assert "*Acme Corp* is already yours" in text  # the second click finds it taken
+    assert "There is no button “9.1”. The latest message with buttons is message 1" in text
+    assert "There is no button “1.5”." in text

@@ -33,12 +33,14 @@ from bot.devslack.signing import (
     payload_body,
     signed_headers,
 )
+from bot.metrics import COMMANDS
 from bot.store.db import make_engine, session_scope, upgrade
 from bot.store.models import Member
 from jobs.runner import JOBS, JobNotAvailable, run_job, worker_client
 
 SHELL_SECRET = "salesbot-shell-secret"
 DEFAULT_CHANNEL = "C0SHELL"
+_KNOWN = sorted(COMMANDS)
 
 
 def _input_blocks(view: dict) -> list[str]:
@@ -66,7 +68,8 @@ class Shell:
         self.engine, self.worker = engine, worker
         self.user, self.channel = user, channel
         self.stdin, self.stdout = stdin, stdout
-        self.buttons: list[render_text.Button] = []
+        #: messages with buttons, by the number the shell showed them under
+        self.with_buttons: dict[int, tuple[str, list[render_text.Button]]] = {}
         self.view: dict | None = None
         self.events = 0
 
@@ -77,9 +80,15 @@ class Shell:
     def _show(self, heading: str, text: str | None, blocks: list[dict] | None) -> None:
         self.say(f"── {heading}")
         self.say(render_text.render_message(text=text, blocks=blocks))
-        found = render_text.buttons(blocks or [])
+        self._number(heading, render_text.buttons(blocks or []))
+
+    def _number(self, heading: str, found: list[render_text.Button]) -> None:
+        """Give a message with buttons a number, so ``:click`` can say which one it acts on
+        and ``:click M.N`` can reach an older one."""
         if found:
-            self.buttons = found
+            number = len(self.with_buttons) + 1
+            self.with_buttons[number] = (heading, found)
+            self.say(render.text("shell.buttons_here", None, message=number, count=len(found)))
 
     def _show_calls(self, mark: int) -> None:
         for call in self.fake.calls_since(mark):
@@ -96,14 +105,18 @@ class Shell:
                 self.say(f"── {call.method}")
                 view = body.get("view") or {}
                 self.say(render_text.render_view(view))
-                self.buttons = render_text.buttons(view) or self.buttons
+                self._number(call.method, render_text.buttons(view))
                 if view.get("type") == "modal":
                     self.view = view
                     self.say(render.text("shell.modal_hint", None, blocks=_input_blocks(view)))
             elif call.method not in ("auth.test", "users.info", "conversations.open"):
                 self.say(f"── {call.method} {json.dumps(body, ensure_ascii=False)[:300]}")
 
-    def _show_response(self, response: BoltResponse) -> None:
+    def _show_response(self, response: BoltResponse, command: str | None = None) -> None:
+        if response.status == 404 and command is not None:
+            # no listener for it: Bolt's own stub and status are for a developer, not a user
+            self.say(render.text("shell.unknown_command", None, command=command, known=_KNOWN))
+            return
         if response.status != 200:
             self.say(f"── HTTP {response.status} {response.body}")
             return
@@ -123,10 +136,10 @@ class Shell:
     def _send(self, body: str) -> BoltResponse:
         return self.app.dispatch(BoltRequest(body=body, headers=signed_headers(self.secret, body)))
 
-    def dispatch(self, body: str) -> BoltResponse:
+    def dispatch(self, body: str, command: str | None = None) -> BoltResponse:
         mark = self.fake.mark()
         response = self._send(body)
-        self._show_response(response)
+        self._show_response(response, command)
         self._show_calls(mark)
         return response
 
@@ -150,6 +163,9 @@ class Shell:
 
     def command(self, line: str) -> None:
         name, _, text = line.partition(" ")
+        if name not in COMMANDS:  # Slack itself would not send it: no 404, no Bolt stub
+            self.say(render.text("shell.unknown_command", None, command=name, known=_KNOWN))
+            return
         self.dispatch(
             command_body(
                 name,
@@ -157,15 +173,38 @@ class Shell:
                 user=self.user,
                 channel=self.channel,
                 response_url=self.fake.response_url(f"{self.user}-{name.strip('/')}"),
-            )
+            ),
+            command=name,
         )
 
     def click(self, number: str) -> None:
+        """``:click N``: button N of the latest message with buttons; ``:click M.N``: button N
+        of message M. Either way the shell says which message and button it clicks, since the
+        latest message with buttons may be several commands old."""
+        latest = max(self.with_buttons, default=0)
+        message, _, index = number.rpartition(".")
         try:
-            button = self.buttons[int(number) - 1]
-        except (ValueError, IndexError):
-            self.say(render.text("shell.no_such_button", None, count=len(self.buttons)))
+            chosen = int(message) if message else latest
+            heading, found = self.with_buttons[chosen]
+            button = found[int(index) - 1]
+            if int(index) < 1:
+                raise IndexError(index)
+        except (ValueError, IndexError, KeyError):
+            count = len(self.with_buttons.get(latest, ("", []))[1])
+            self.say(
+                render.text("shell.no_such_button", None, given=number, count=count, message=latest)
+            )
             return
+        self.say(
+            render.text(
+                "shell.clicking",
+                None,
+                label=button.label,
+                button=int(index),
+                message=chosen,
+                heading=heading,
+            )
+        )
         self.dispatch(
             payload_body(
                 button_payload(

@@ -16,12 +16,13 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot.periods import Period, period
+from bot.periods import Period
 from bot.services.departments import require_manager_or_admin
+from bot.services.reports import covered as covered_period
 from bot.services.reports import resolve_scope
 from bot.store.models import Activity, Department, Lead
 
-EXPORT_PERIODS = ("week", "month", "quarter")
+EXPORT_PERIODS = ("today", "yesterday", "week", "last-week", "month", "quarter")
 #: A cap per file; a bigger export holds the first rows, and the reply says so.
 MAX_ROWS = 200_000
 #: Rows fetched from the database at a time while a file is written.
@@ -45,12 +46,19 @@ def _in_period(department_id: int, start: datetime, end: datetime):  # type: ign
 
 
 def plan_export(session: Session, *, actor: str, words: list[str], now: datetime) -> ExportPlan:
-    """What ``/sales export [department] [week|month|quarter]`` will send (managers, admins)."""
+    """What ``/sales export [department] [period]`` will send (managers, admins). Periods:
+    ``EXPORT_PERIODS`` or a span of days ``YYYY-MM-DD..YYYY-MM-DD``."""
     department, name = resolve_scope(
-        session, actor=actor, words=words, choices=EXPORT_PERIODS, default="month"
+        session,
+        actor=actor,
+        words=words,
+        choices=EXPORT_PERIODS,
+        default="month",
+        spans=True,
+        command="export",
     )
     require_manager_or_admin(session, actor, department)
-    covered = period(name, now, department.timezone)
+    covered = covered_period(name, now, department.timezone, "export")
     activities = session.exec(
         select(func.count())
         .select_from(Activity)

@@ -59,6 +59,32 @@ from bot.store.models import (
 from bot.store.prepared import Prepared, PreparedWrite
 
 STAGES = ("new", "contacted", "qualified", "proposal", "negotiation", "won", "lost")
+#: Stages in Chinese: the words the zh-CN templates show (``STAGE`` in
+#: templates/zh-CN/_report_labels.j2, listed in ``/lead help``) and the short forms people type.
+#: ``/lead stage`` takes them as ``/log`` takes Chinese kinds.
+CHINESE_STAGES = {
+    "新建": "new",
+    "新线索": "new",
+    "已联系": "contacted",
+    "已确认需求": "qualified",
+    "已确认": "qualified",
+    "方案阶段": "proposal",
+    "方案": "proposal",
+    "谈判": "negotiation",
+    "赢单": "won",
+    "成交": "won",
+    "输单": "lost",
+    "丢单": "lost",
+}
+
+
+def stage_of(word: str) -> str | None:
+    """The stage ``word`` names (``proposal``, ``Proposal``, ``方案阶段``, ``方案``), or None."""
+    folded = word.strip().casefold()
+    stage = CHINESE_STAGES.get(folded, folded)
+    return stage if stage in STAGES else None
+
+
 CLOSED = ("won", "lost")
 COOLDOWN = timedelta(hours=24)
 SIMILARITY = 88  # rapidfuzz ratio on name keys, 0–100

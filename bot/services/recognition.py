@@ -320,6 +320,10 @@ class FeedbackHistory:
     recipient: str
     items: list[FeedbackEntry]
     total: int
+    #: who reads it, so the "who can see this" line addresses them: ``recipient`` (you and
+    #: your manager), ``manager`` (the rep and you), or ``admin`` (the rep, their manager and
+    #: admins like you); a manager of the rep's department who is also an admin reads as manager
+    reader: str = "recipient"
 
 
 def history(*, session: Session, viewer: str, recipient: str) -> FeedbackHistory:
@@ -339,4 +343,14 @@ def history(*, session: Session, viewer: str, recipient: str) -> FeedbackHistory
         recipient=recipient,
         items=[FeedbackEntry(f.author_id, f.message, f.created_at.astimezone(zone)) for f in items],
         total=int(total),
+        reader=_reader(session, viewer, recipient),
     )
+
+
+def _reader(session: Session, viewer: str, recipient: str) -> str:
+    if viewer == recipient:
+        return "recipient"
+    department = department_of(session, recipient)
+    if department is not None and is_manager_of(session, viewer, department):
+        return "manager"
+    return "admin"

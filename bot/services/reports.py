@@ -30,7 +30,17 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, select
 
-from bot.periods import Period, local_date, period, window
+from bot.periods import (
+    MAX_SPAN_DAYS,
+    PERIODS,
+    BadSpan,
+    Period,
+    local_date,
+    looks_like_span,
+    period,
+    span,
+    window,
+)
 from bot.services import targets
 from bot.services.departments import (
     STAGE_WEIGHT_DEFAULTS,
@@ -61,7 +71,30 @@ LIST_LIMIT = 10
 REP_LIMIT = 20
 STALE_AFTER = timedelta(days=7)
 STUCK_AFTER = timedelta(days=7)
-REPORT_PERIODS = ("today", "week", "month")
+REPORT_PERIODS = ("today", "yesterday", "week", "last-week", "month", "quarter")
+#: Words people type for a period, in any command that takes one: a word from here that is
+#: not a choice of that command is answered with the choices, not taken for a department.
+PERIOD_WORDS = frozenset(
+    {
+        *PERIODS,
+        *("daily", "weekly", "monthly", "quarterly", "yearly", "annual", "annually"),
+        *("day", "year", "tomorrow", "fortnight", "all", "ytd", "mtd", "qtd"),
+        *("this-week", "this-month", "this-quarter", "this-year", "last-month"),
+        *("last-quarter", "last-year", "lastweek", "lastmonth", "last_week", "last_month"),
+        *("上月", "上季度", "今年", "去年", "月报"),
+    }
+)
+#: The period words of the zh-CN templates, taken as typed by Chinese-speaking users.
+PERIOD_ALIASES = {
+    "今天": "today",
+    "昨天": "yesterday",
+    "本周": "week",
+    "上周": "last-week",
+    "本月": "month",
+    "本季度": "quarter",
+    "日报": "daily",
+    "周报": "weekly",
+}
 
 
 # ── shapes ───────────────────────────────────────────────────────────────────────────────────
@@ -932,13 +965,13 @@ def agenda(session: Session, department: Department, now: datetime, meeting_at: 
 def report(session: Session, department: Department, now: datetime, name: str) -> Report:
     """``/sales report``: activities, wins and claims of ``today``, this ``week`` or ``month``."""
     assert department.id is not None
-    covered = period(name, now, department.timezone)
-    window = {"d": department.id, "s": covered.start, "e": covered.end}
+    days = covered(name, now, department.timezone)
+    window = {"d": department.id, "s": days.start, "e": days.end}
     found = _sections(session, REPORT, **window)
     figures = rep_figures(found)
     return Report(
         department=department,
-        covered=covered,
+        covered=days,
         activity=activity_table(figures),
         wins=_wins(found["wins"], figures.won),
         claims=found["claims"],
@@ -950,15 +983,28 @@ def report(session: Session, department: Department, now: datetime, name: str) -
 
 
 def resolve_scope(
-    session: Session, *, actor: str, words: list[str], choices: tuple[str, ...], default: str
+    session: Session,
+    *,
+    actor: str,
+    words: list[str],
+    choices: tuple[str, ...],
+    default: str,
+    spans: bool = False,
+    command: str = "report",
 ) -> tuple[Department, str]:
     """``[department] [choice]`` → (department, choice).
 
-    Without a department, the caller's own. A trailing word that is neither a choice nor part
-    of a department's name is reported as a bad choice, naming the choices."""
+    Without a department, the caller's own. With ``spans``, the choice may also be a span of
+    days (``2026-11-01..2026-11-15``, returned as typed; :func:`covered` reads it). A trailing
+    word that is not a choice but reads as a period (``yesterday`` where only ``week`` and
+    ``month`` are offered, ``monthly``, a date), or follows a department's name, is reported
+    as a bad choice naming the choices, never as "no department called yesterday"."""
     choice = default
-    if words and words[-1].lower() in choices:
-        choice, words = words[-1].lower(), words[:-1]
+    last = PERIOD_ALIASES.get(words[-1], words[-1].lower()) if words else ""
+    if last in choices:
+        choice, words = last, words[:-1]
+    elif spans and words and looks_like_span(words[-1]):
+        choice, words = words[-1], words[:-1]
     if not words:
         own = department_of(session, actor)
         if own is None:
@@ -968,21 +1014,57 @@ def resolve_scope(
     try:
         return find_department(session, " ".join(words)), choice
     except NotFound:
-        if len(words) > 1:
-            try:
-                find_department(session, " ".join(words[:-1]))
-            except NotFound:
-                pass
-            else:
+        last = words[-1]
+        if not choices:
+            raise
+        if _periodish(last) or len(words) > 1:
+            named = len(words) == 1
+            if not named:
+                try:
+                    find_department(session, " ".join(words[:-1]))
+                    named = True
+                except NotFound:
+                    named = _periodish(last)
+            if named:
                 raise InvalidInput(
-                    "report.bad_period", given=words[-1], expected=list(choices)
+                    "report.bad_period",
+                    given=last,
+                    expected=list(choices),
+                    spans=spans,
+                    command=command,
                 ) from None
         raise
 
 
+def _periodish(word: str) -> bool:
+    return word.lower() in PERIOD_WORDS or word in PERIOD_ALIASES or looks_like_span(word)
+
+
+def covered(name: str, now: datetime, tz: str, command: str = "report") -> Period:
+    """The period ``name`` (a choice or a span of days) in zone ``tz``; a span that cannot be
+    used is refused saying what to type instead."""
+    if name in PERIODS:
+        return period(name, now, tz)
+    try:
+        return span(name, tz)
+    except BadSpan as bad:
+        # what to type instead: the same days the right way round, or the first year of them
+        last = bad.first + timedelta(days=min(bad.days, MAX_SPAN_DAYS) - 1) if bad.first else None
+        raise InvalidInput(
+            "report.bad_span",
+            reason=bad.reason,
+            given=bad.given,
+            first=bad.first,
+            last=last,
+            days=bad.days,
+            command=command,
+        ) from None
+
+
 def report_for(session: Session, *, actor: str, words: list[str], now: datetime) -> Report:
-    """``/sales report [department] [today|week|month]``: anyone may read a report."""
+    """``/sales report [department] [period]``: anyone may read a report. Periods:
+    ``REPORT_PERIODS`` or a span of days ``YYYY-MM-DD..YYYY-MM-DD``."""
     department, name = resolve_scope(
-        session, actor=actor, words=words, choices=REPORT_PERIODS, default="today"
+        session, actor=actor, words=words, choices=REPORT_PERIODS, default="today", spans=True
     )
     return report(session, department, now, name)

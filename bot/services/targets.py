@@ -64,6 +64,9 @@ METRIC_ALIASES = {
     "activities": "activities",
     "activity": "activities",
     "活动": "activities",
+    "跟进": "activities",
+    "跟进数": "activities",
+    "活动数": "activities",
     "new-leads": "new-leads",
     "new_leads": "new-leads",
     "newleads": "new-leads",
@@ -71,6 +74,7 @@ METRIC_ALIASES = {
     "claims": "new-leads",
     "新客户": "new-leads",
     "新线索": "new-leads",
+    "赢单数": "wins",
 }
 PERIOD_ALIASES = {
     "week": "week",

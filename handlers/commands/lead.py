@@ -186,13 +186,13 @@ def list_(r: Request) -> Reply:
 
 def stage(r: Request) -> Reply:
     words, amount = r.words, None
-    if len(words) >= 3 and words[-2].lower() in svc.STAGES:
+    if len(words) >= 3 and svc.stage_of(words[-2]):
         amount = _amount(words[-1])
         words = words[:-1]
     if len(words) < 2:
         raise InvalidInput("lead.usage", action="stage")
-    name = words[-1].lower()
-    if name not in svc.STAGES:
+    name = svc.stage_of(words[-1])
+    if name is None:
         raise InvalidInput("lead.bad_stage", given=words[-1], stages=svc.STAGES)
     return _set_stage(r, words[:-1], name, amount=amount)
 
