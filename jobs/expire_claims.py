@@ -80,6 +80,7 @@ def _warn(session: Session, dept: Department, now: datetime, report: JobReport) 
             lead=lead,
             department=dept.name,
             expires=lead.expires_at,
+            zone=dept.timezone,
         )
         key = f"expire-warn:{lead.id}:{_stamp(lead.expires_at)}"
         _post(session, report, key, lead.owner_id, message.as_post(), now)
@@ -122,6 +123,7 @@ def _expire(session: Session, dept: Department, now: datetime, report: JobReport
                 lead=lead,
                 owner=owner,
                 department=dept.name,
+                zone=dept.timezone,
             )
             _post(session, report, key, dept.channel, message.as_post(), now)
         else:

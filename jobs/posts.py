@@ -69,7 +69,12 @@ def daily_digest(session: Session, department: Department, now: datetime) -> Pos
         key=outbox_key("daily-digest", department, day.isoformat()),
         channel=department.channel,
         message=render.message(
-            "digest.daily", department.locale, digest=digest, day=day, tz=zone(department)
+            "digest.daily",
+            department.locale,
+            digest=digest,
+            day=day,
+            tz=zone(department),
+            zone=department.timezone,
         ),
     )
 
@@ -88,7 +93,12 @@ def weekly_digest(session: Session, department: Department, now: datetime) -> Po
         key=outbox_key("weekly-digest", department, week),
         channel=department.channel,
         message=render.message(
-            "digest.weekly", department.locale, digest=digest, week=week, tz=zone(department)
+            "digest.weekly",
+            department.locale,
+            digest=digest,
+            week=week,
+            tz=zone(department),
+            zone=department.timezone,
         ),
         chart=chart,
     )
@@ -111,6 +121,7 @@ def agenda(session: Session, department: Department, now: datetime) -> Post | No
             agenda=data,
             meeting=meeting_at.astimezone(zone(department)),
             tz=zone(department),
+            zone=department.timezone,
         ),
     )
 

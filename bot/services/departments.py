@@ -139,6 +139,27 @@ def locale_for(session: Session, user_id: str | None, default: str = "en") -> st
     return (found and found.locale) or default
 
 
+#: The department's time zone ranked before the company default, as for the locale.
+_ZONE_QUERY = Prepared(
+    union_all(
+        select(Department.timezone.label("zone"), literal(0).label("rank"))
+        .join(Member, Member.department_id == Department.id)
+        .where(Member.user_id == bindparam("user_id")),
+        select(Setting.value.label("zone"), literal(1).label("rank")).where(
+            Setting.key == "timezone"
+        ),
+    )
+    .order_by(text("rank"))
+    .limit(1)
+)
+
+
+def zone_for(session: Session, user_id: str | None, default: str = "UTC") -> str:
+    """The time zone a user reads dates in: their department's, else the company default."""
+    found = _ZONE_QUERY.first(session.connection(), user_id=user_id or "")
+    return (found and found.zone) or default
+
+
 # ── permissions ──────────────────────────────────────────────────────────────────────────────
 
 

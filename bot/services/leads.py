@@ -844,6 +844,8 @@ class StageChange:
     lead: LeadInfo
     from_stage: str
     to_stage: str
+    #: the amount of the win this change undid (a won lead moved back to an open stage)
+    won_cents: int | None = None
 
 
 def set_stage(
@@ -867,6 +869,7 @@ def set_stage(
     if reason is not None and len(reason) > MAX_REASON:
         raise InvalidInput("lead.reason_too_long", limit=MAX_REASON, length=len(reason))
     before = lead.stage
+    won_cents = lead.amount_cents if before == "won" else None
     owner_info = snapshot(session, lead)
     action = stage if stage in CLOSED else "stage"
     event = _event(
@@ -901,6 +904,7 @@ def set_stage(
         lead=snapshot(session, lead) if stage != "lost" else owner_info,
         from_stage=before,
         to_stage=stage,
+        won_cents=won_cents,
     )
 
 

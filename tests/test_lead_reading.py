@@ -1,0 +1,193 @@
+"""What users read about leads: history one entry per line, every date in the reader's
+department zone, stage amounts, a reopened win, another rep's leads, refusal wording, the
+grouped expiry DM and the pool's search and pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlmodel import select
+
+from bot import render
+from bot.services.leads import LeadInfo, StageChange
+from bot.store.models import Lead
+from tests.conftest import LiveServer, import_setup_text
+from tests.leads_support import db, lead_named
+
+#: Two departments a day apart at midnight: Shanghai is UTC+8, New York UTC-5 in December.
+SETUP = """
+timezone = "Asia/Shanghai"
+locale = "en"
+admins = ["U0ADMIN"]
+
+[[department]]
+name = "Enterprise"
+channel = "C0ENT"
+timezone = "Asia/Shanghai"
+managers = ["U0MGR1"]
+reps = ["U0REP1", "U0REP2"]
+claim_days = 14
+warn_days = 3
+
+[[department]]
+name = "East"
+channel = "C0EAST"
+timezone = "America/New_York"
+managers = ["U0MGR2"]
+reps = ["U0REP3"]
+"""
+
+#: 16:04 UTC on 15 December: already 16 December 00:04 in Shanghai, 11:04 in New York.
+EXPIRES = datetime(2026, 12, 15, 16, 4, tzinfo=UTC)
+
+
+def _setup(server: LiveServer) -> LiveServer:
+    import_setup_text(server.db_url, SETUP)
+    return server
+
+
+def _set(server: LiveServer, key: str, **values) -> None:  # type: ignore[no-untyped-def]
+    with db(server) as session:
+        lead = session.exec(select(Lead).where(Lead.name_key == key)).one()
+        for name, value in values.items():
+            setattr(lead, name, value)
+        session.add(lead)
+        session.commit()
+
+
+def _section_texts(reply) -> list[str]:  # type: ignore[no-untyped-def]
+    return [b["text"]["text"] for b in reply.json()["blocks"] if b["type"] == "section"]
+
+
+def _home(server: LiveServer, user: str, event_id: str) -> str:
+    before = len(server.fake.calls_to("views.publish"))
+    server.event(
+        {"type": "app_home_opened", "user": user, "channel": "D0", "tab": "home"},
+        event_id=event_id,
+    )
+    view = server.fake.wait_for("views.publish", before + 1)[-1].body["view"]
+    return "\n".join(
+        b["text"]["text"] if b["type"] in ("section", "header") else json.dumps(b)
+        for b in view["blocks"]
+    )
+
+
+# ── 1. history ──────────────────────────────────────────────────────────────────────────────
+
+
+def test_history_shows_one_entry_per_line(server) -> None:
+    org = _setup(server)
+    org.command("/lead", "claim Globex", user="U0REP1")
+    org.command("/lead", "stage Globex proposal", user="U0REP1")
+    org.command("/lead", "release Globex", user="U0MGR1")
+    reply = org.command("/lead", "history Globex", user="U0REP2")
+    (body,) = _section_texts(reply)
+    lines = body.split("\n")
+    assert len(lines) == 3
+    assert lines[0].endswith("· claimed by <@U0REP1> (Enterprise)")
+    assert lines[1].endswith("· <@U0REP1>: new → proposal")
+    assert lines[2].endswith("· released by <@U0MGR1> from <@U0REP1> (Enterprise)")
+    for line in lines:
+        assert line.startswith("2026-") and "(UTC+8) · " in line
+
+    zh = render.message("lead.history", "zh-CN", lead=lead_named(org, "globex"), lines=[])
+    assert "还没有变更记录" in zh.text
+
+
+# ── 2. dates in the reader's zone ───────────────────────────────────────────────────────────
+
+
+def test_filters_render_in_the_zone_of_the_message() -> None:
+    data = dict(lead=Lead(id=1, name="Acme", name_key="acme"), department="Enterprise")
+    shanghai = render.message(
+        "lead.expiry_warning", "en", zone="Asia/Shanghai", expires=EXPIRES, **data
+    )
+    new_york = render.message(
+        "lead.expiry_warning", "en", zone="America/New_York", expires=EXPIRES, **data
+    )
+    assert "expires 2026-12-16 00:04 (UTC+8)." in shanghai.text
+    assert "expires 2026-12-15 11:04 (UTC-5)." in new_york.text
+    # no zone given and no reader: UTC, and the day filter agrees with the moment
+    plain = render.message("lead.already_yours", "en", lead="Acme", department="E", expires=EXPIRES)
+    assert "protected until 2026-12-15." in plain.text
+    zh = render.message(
+        "lead.already_yours",
+        "zh-CN",
+        lead="Acme",
+        department="E",
+        expires=EXPIRES,
+        zone="Asia/Shanghai",
+    )
+    assert "保护期至 2026-12-16" in zh.text
+
+
+def test_every_reply_shows_the_readers_department_day(server) -> None:
+    org = _setup(server)
+    org.command("/lead", "claim Acme acme.com", user="U0REP1")
+    _set(org, "acme", expires_at=EXPIRES, claimed_at=datetime(2026, 11, 17, 20, 0, tzinfo=UTC))
+
+    # Shanghai: the claim runs out in the first minutes of 16 December
+    mine = org.command("/lead", "mine", user="U0REP1")
+    assert "· expires 2026-12-16" in mine.text
+    home = _home(org, "U0REP1", "Ev-home-1")
+    assert "expires 2026-12-16" in home
+    yours = org.command("/lead", "claim Acme", user="U0REP1")
+    assert "protected until 2026-12-16." in yours.text
+    who = org.command("/lead", "who acme.com", user="U0REP2")
+    assert "· expires 2026-12-16" in who.text and "Since 2026-11-18" in who.text
+
+    # New York: the same instant is the morning of 15 December, claimed on the 17th
+    who = org.command("/lead", "who acme.com", user="U0REP3")
+    assert "· expires 2026-12-15" in who.text and "Since 2026-11-17" in who.text
+    refused = org.command("/lead", "claim Acme", user="U0REP3")
+    assert "since 2026-11-17" in refused.text
+    history = org.command("/lead", "history Acme", user="U0REP3")
+    assert "(UTC-5) · claimed by <@U0REP1>" in history.text
+    assert "(UTC+8)" not in history.text
+
+
+# ── 3. the stage amount ─────────────────────────────────────────────────────────────────────
+
+
+def test_stage_amount_is_shown_wherever_the_lead_is(server) -> None:
+    org = _setup(server)
+    org.command("/lead", "claim Acme", user="U0REP1")
+    reply = org.command("/lead", "stage Acme negotiation 120k", user="U0REP1")
+    assert reply.json()["text"] == (
+        "*Acme* (<@U0REP1>, Enterprise): new → *negotiation* — amount 120,000."
+    )
+    who = org.command("/lead", "who Acme", user="U0REP3")
+    assert "· negotiation 120,000 · expires" in who.text
+    mine = org.command("/lead", "mine", user="U0REP1")
+    assert "· negotiation 120,000 · expires" in mine.text
+    assert "*Acme* — negotiation 120,000 · expires" in _home(org, "U0REP1", "Ev-home-2")
+    # without an amount, nothing is invented
+    org.command("/lead", "claim Initech", user="U0REP1")
+    reply = org.command("/lead", "stage Initech proposal", user="U0REP1")
+    assert reply.json()["text"] == "*Initech* (<@U0REP1>, Enterprise): new → *proposal*"
+
+
+# ── 4. reopening a win ──────────────────────────────────────────────────────────────────────
+
+
+def test_reopening_a_win_says_it_no_longer_counts(server) -> None:
+    org = _setup(server)
+    org.command("/lead", "claim Acme", user="U0REP1")
+    org.command("/lead", "won Acme 50k", user="U0REP1")
+    reply = org.command("/lead", "stage Acme proposal", user="U0REP1")
+    assert reply.json()["text"] == (
+        "*Acme* (<@U0REP1>, Enterprise): won → *proposal* — amount 50,000."
+        " The win of 50,000 no longer counts towards targets."
+    )
+    zh = render.message(
+        "lead.stage_set",
+        "zh-CN",
+        change=StageChange(
+            lead=LeadInfo(lead=lead_named(org, "acme"), department=None),
+            from_stage="won",
+            to_stage="proposal",
+            won_cents=5_000_000,
+        ),
+    )
+    assert "此前 50,000 的赢单不再计入目标。" in zh.text
