@@ -109,6 +109,7 @@ SAMPLES = {
     "log.future_date": dict(given="2031-01-01"),
     "lead.name_too_long": dict(limit=200, length=600),
     "lead.reason_too_long": dict(limit=400, length=401),
+    "lead.mine_usage": dict(given="bob"),
     "log.old_date": dict(given="2020-01-01", days=90),
     "log.nothing_to_undo": dict(minutes=10),
     "log.undone": dict(activity=ACTIVITY, lead=_lead(1)),

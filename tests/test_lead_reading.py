@@ -191,3 +191,28 @@ def test_reopening_a_win_says_it_no_longer_counts(server) -> None:
         ),
     )
     assert "此前 50,000 的赢单不再计入目标。" in zh.text
+
+
+# ── 5. someone else's leads ─────────────────────────────────────────────────────────────────
+
+
+def test_mine_with_a_mention_shows_that_persons_leads(server) -> None:
+    org = _setup(server)
+    org.command("/lead", "claim Acme", user="U0REP1")
+    org.command("/lead", "claim Initech", user="U0REP2")
+    reply = org.command("/lead", "mine <@U0REP1|bob>", user="U0REP3")
+    assert reply.json()["blocks"][0]["text"]["text"] == "Their leads"
+    assert "*Leads of <@U0REP1>* (1)" in reply.text
+    assert "*Acme* — <@U0REP1>, Enterprise · new · expires" in reply.text
+    assert "Initech" not in reply.text
+    # one's own mention is one's own list
+    reply = org.command("/lead", "mine <@U0REP2>", user="U0REP2")
+    assert reply.json()["blocks"][0]["text"]["text"] == "Your leads"
+    assert "*Initech*" in reply.text
+    reply = org.command("/lead", "mine <@U0MGR2>", user="U0REP1")
+    assert "<@U0MGR2> holds no leads." in reply.text
+    reply = org.command("/lead", "mine bob", user="U0REP1")
+    assert reply.json()["text"] == (
+        "“bob” is not a person. Type `/lead mine` for your own leads, or mention someone"
+        " to see theirs: `/lead mine @maria`."
+    )

@@ -135,7 +135,15 @@ def who(r: Request) -> Reply:
 
 
 def mine(r: Request) -> Reply:
-    return Reply("lead.mine", items=svc.owned_by(r.session, r.actor))
+    """``/lead mine`` lists the caller's leads; ``/lead mine @person`` that person's (anyone may
+    look, as anyone may ``/lead who`` each of them; the reply says whose they are)."""
+    if not r.words:
+        return Reply("lead.mine", items=svc.owned_by(r.session, r.actor))
+    user = as_user(r.words[0]) if len(r.words) == 1 else None
+    if user is None:
+        raise InvalidInput("lead.mine_usage", given=" ".join(r.words))
+    owner = None if user == r.actor else user
+    return Reply("lead.mine", items=svc.owned_by(r.session, user), owner=owner)
 
 
 def pool(r: Request) -> Reply:
