@@ -216,3 +216,51 @@ def test_mine_with_a_mention_shows_that_persons_leads(server) -> None:
         "“bob” is not a person. Type `/lead mine` for your own leads, or mention someone"
         " to see theirs: `/lead mine @maria`."
     )
+
+
+# ── 6. what a refused claimant can do ───────────────────────────────────────────────────────
+
+
+def test_claim_refusal_says_what_the_caller_can_do(server) -> None:
+    org = _setup(server)
+    org.command("/lead", "claim Acme", user="U0REP1")
+    _set(org, "acme", claimed_at=datetime(2026, 11, 17, 20, 0, tzinfo=UTC))
+    # another department: /log would be refused, so it is not offered
+    reply = org.command("/lead", "claim Acme", user="U0REP3")
+    assert reply.json()["text"] == (
+        "*Acme* is already claimed by <@U0REP1> (Enterprise) since 2026-11-17. Talk to"
+        " <@U0REP1>, or ask <@U0MGR1> (manager of Enterprise) to move it to you:"
+        " `/lead transfer Acme U0REP3`."
+    )
+    # that command, run by that manager, does move it
+    moved = org.command("/lead", "transfer Acme U0REP3", user="U0MGR1")
+    assert "moved from <@U0REP1> (Enterprise) to <@U0REP3> (East)" in moved.text
+    # a teammate of the owner may still log the contact
+    reply = org.command("/lead", "claim Acme", user="U0REP1")
+    assert "Talk to <@U0REP3>, or ask <@U0MGR2> (manager of East)" in reply.text
+    org.command("/lead", "transfer Acme U0REP1", user="U0ADMIN")
+    reply = org.command("/lead", "claim Acme", user="U0REP2")
+    assert (
+        "Talk to <@U0REP1> (you can still `/log` your contact with them; the lead stays"
+        " theirs), or ask <@U0MGR1> (manager of Enterprise) to move it to you:"
+        " `/lead transfer Acme U0REP2`." in reply.text
+    )
+    # the owner's manager can do it at once
+    reply = org.command("/lead", "claim Acme", user="U0MGR1")
+    assert "You can move it to yourself: `/lead transfer Acme U0MGR1`." in reply.text
+    assert "Log your contact" not in reply.text
+
+
+def test_similar_name_warning_when_the_caller_owns_both(server) -> None:
+    org = _setup(server)
+    org.command("/lead", "claim Acme Widgets", user="U0REP1")
+    reply = org.command("/lead", "claim Acme Widget Co", user="U0REP1")
+    assert "Similar name: *Acme Widgets* — <@U0REP1>, Enterprise" in reply.text
+    assert (
+        "If that is the same customer, you hold both: release the duplicate with"
+        " `/lead release Acme Widget Co`." in reply.text
+    )
+    assert "talk to <@U0REP1>" not in reply.text
+    # someone else's similar lead: talk to them
+    reply = org.command("/lead", "claim Acme Widgetz", user="U0REP3")
+    assert "`/lead release Acme Widgetz` and talk to <@U0REP1>" in reply.text

@@ -512,12 +512,20 @@ def _refuse_owned(session: Session, lead: Lead, user: str, department: Departmen
     )
     session.commit()
     owner = info(session, lead)
+    # What the caller can do about it: a teammate may still /log the contact (the lead stays
+    # the owner's); anyone may ask the owner; the owner's manager or an admin moves it with
+    # the exact /lead transfer command (the caller's id works where a mention is typed).
     raise Conflict(
         "lead.owned",
         lead=lead.name,
         owner=lead.owner_id,
         department=owner.department_name,
         since=lead.claimed_at,
+        caller=user,
+        same_department=lead.department_id == department.id,
+        may_transfer=may_manage(session, user, lead),
+        managers=depts.managers_of(session, owner.department) if owner.department else [],
+        admins=depts.admin_ids(session),
     )
 
 
