@@ -110,6 +110,8 @@ SAMPLES = {
     "lead.name_too_long": dict(limit=200, length=600),
     "lead.reason_too_long": dict(limit=400, length=401),
     "lead.mine_usage": dict(given="bob"),
+    "lead.expiry_warnings": dict(items=[_item(i) for i in range(20)], total=MANY),
+    "lead.released_by": dict(item=_item(1), actor="U0MGR1"),
     "log.old_date": dict(given="2020-01-01", days=90),
     "log.nothing_to_undo": dict(minutes=10),
     "log.undone": dict(activity=ACTIVITY, lead=_lead(1)),

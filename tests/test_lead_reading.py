@@ -5,15 +5,16 @@ grouped expiry DM and the pool's search and pages."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
 from bot import render
+from bot.devslack.signing import button_payload
 from bot.services.leads import LeadInfo, StageChange
 from bot.store.models import Lead
-from tests.conftest import LiveServer, import_setup_text
-from tests.leads_support import db, lead_named
+from tests.conftest import LiveServer, import_setup_text, run_salesbot
+from tests.leads_support import db, lead_named, responses
 
 #: Two departments a day apart at midnight: Shanghai is UTC+8, New York UTC-5 in December.
 SETUP = """
@@ -264,3 +265,95 @@ def test_similar_name_warning_when_the_caller_owns_both(server) -> None:
     # someone else's similar lead: talk to them
     reply = org.command("/lead", "claim Acme Widgetz", user="U0REP3")
     assert "`/lead release Acme Widgetz` and talk to <@U0REP1>" in reply.text
+
+
+# ── 7. one expiry DM per owner per run; who released a lead ─────────────────────────────────
+
+
+def _run_expire(server: LiveServer, at: datetime) -> None:
+    env = {
+        "DATABASE_URL": server.db_url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_API_URL": server.fake.url,
+    }
+    done = run_salesbot("run-job", "expire-claims", "--at", at.isoformat(), env=env)
+    assert done.returncode == 0, done.stderr
+
+
+def _dms(server: LiveServer, channel: str) -> list[dict]:
+    return [
+        c.body for c in server.fake.calls_to("chat.postMessage") if c.body["channel"] == channel
+    ]
+
+
+def test_one_expiry_dm_per_owner_lists_all_their_leads(server) -> None:
+    org = _setup(server)
+    names = [f"Company{n:02d}" for n in range(25)]
+    for name in names:
+        org.command("/lead", f"claim {name}", user="U0REP1")
+    org.command("/lead", "claim Hooli", user="U0REP2")
+    org.command("/lead", "claim Initech", user="U0REP3")
+    org.command("/lead", "claim Vandelay", user="U0REP3")
+    now = datetime.now(UTC)
+    with db(org) as session:
+        for n, lead in enumerate(session.exec(select(Lead).order_by(Lead.name_key)).all()):
+            lead.expires_at = EXPIRES + timedelta(minutes=n)
+            session.add(lead)
+        session.commit()
+    run_at = EXPIRES - timedelta(days=1)
+    assert run_at > now
+    _run_expire(org, run_at)
+    _run_expire(org, run_at)  # the same run again: nothing new
+    _run_expire(org, run_at + timedelta(hours=1))  # the next run: everything is warned
+
+    (dm,) = _dms(org, "U0REP1")
+    blocks = dm["blocks"]
+    assert len(blocks) <= 50
+    assert blocks[0]["text"]["text"] == "25 of your claims expire soon"
+    listed = [b["text"]["text"] for b in blocks if b["type"] == "section"][1:]
+    assert listed[0] == "*Company00* (Enterprise) expires 2026-12-16 00:04 (UTC+8)"
+    assert len(listed) == 20
+    buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [e["text"]["text"] for e in buttons[:2]] == ["Log activity", "Release"]
+    assert len(buttons) == 40
+    assert blocks[-1]["elements"][0]["text"] == (
+        "…and 5 more: `/lead mine` lists them all, soonest expiry first."
+    )
+    with db(org) as session:
+        assert all(lead.warned_at is not None for lead in session.exec(select(Lead)).all())
+
+    # one lead: the single warning as before; New York reads its own clock
+    (single,) = _dms(org, "U0REP2")
+    assert "Your claim on *Hooli* (Enterprise) expires 2026-12-16" in single["text"]
+    (east,) = _dms(org, "U0REP3")
+    assert east["blocks"][0]["text"]["text"] == "2 of your claims expire soon"
+    assert "*Initech* (East) expires 2026-12-15 11:" in east["text"]
+    assert "(UTC-5)" in east["text"]
+
+    # Release on a DM of several leads leaves the list in place for the other buttons
+    payload = button_payload(
+        user="U0REP3",
+        action_id="lead_release",
+        value=str(lead_named(org, "initech").id),
+        response_url=org.fake.response_url("release-one"),
+    )
+    payload["message"] = {"blocks": east["blocks"]}
+    org.action(payload)
+    (answer,) = responses(org, "release-one")
+    assert answer["replace_original"] is False and "*Initech* is back in the pool" in answer["text"]
+
+
+def test_owner_is_told_who_released_their_lead(server) -> None:
+    org = _setup(server)
+    org.command("/lead", "claim Acme", user="U0REP1")
+    reply = org.command("/lead", "release Acme", user="U0MGR1")
+    assert "*Acme* is back in the pool" in reply.text
+    (dm,) = _dms(org, "U0REP1")
+    assert dm["text"] == (
+        "<@U0MGR1> released *Acme* (Enterprise), which you held; it is back in the pool."
+        " Ask <@U0MGR1> if you did not expect this."
+    )
+    # an owner releasing their own lead gets no DM
+    org.command("/lead", "claim Initech", user="U0REP1")
+    org.command("/lead", "release Initech", user="U0REP1")
+    assert len(_dms(org, "U0REP1")) == 1

@@ -100,7 +100,7 @@ def claim(r: Request) -> Reply:
 def release(r: Request) -> Reply:
     before = svc.release(r.session, actor=r.actor, words=r.words, now=r.now)
     if before.lead.owner_id != r.actor:
-        r.notify([before.lead.owner_id], "lead.released", item=before)
+        r.notify([before.lead.owner_id], "lead.released_by", item=before, actor=r.actor)
     return Reply("lead.released", item=before)
 
 
