@@ -12,6 +12,7 @@ from sqlmodel import select
 from bot import render
 from bot.devslack.signing import button_payload
 from bot.services.leads import LeadInfo, StageChange
+from bot.services.names import name_key
 from bot.store.models import Lead
 from tests.conftest import LiveServer, import_setup_text, run_salesbot
 from tests.leads_support import db, lead_named, responses
@@ -357,3 +358,74 @@ def test_owner_is_told_who_released_their_lead(server) -> None:
     org.command("/lead", "claim Initech", user="U0REP1")
     org.command("/lead", "release Initech", user="U0REP1")
     assert len(_dms(org, "U0REP1")) == 1
+
+
+# ── 8. the pool: counted in leads, searched by name, paged ──────────────────────────────────
+
+
+def _fill_pool(server: LiveServer, count: int) -> None:
+    with db(server) as session:
+        for n in range(count):
+            name = f"Pool Lead {n:02d}"
+            session.add(
+                Lead(
+                    name=name,
+                    name_key=name_key(name),
+                    domain=f"pool{n:02d}.com",
+                    updated_at=EXPIRES + timedelta(minutes=n),  # 29 is the most recent
+                )
+            )
+        session.add(Lead(name="Acme Holdings", name_key="acmeholdings", domain="acme.cn"))
+        session.add(Lead(name="Globex", name_key="globex", domain="acme-partner.com"))
+        session.commit()
+
+
+def test_pool_pages_count_leads_and_search_by_name(server) -> None:
+    org = _setup(server)
+    _fill_pool(org, 30)
+    org.command("/lead", "claim Acme Widgets", user="U0REP1")  # owned: never in the pool
+
+    reply = org.command("/lead", "pool", user="U0REP3")
+    blocks = reply.json()["blocks"]
+    assert len(blocks) <= 50
+    assert blocks[0]["text"]["text"] == "The pool — 32 unowned leads"
+    names = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert len(names) == 20 and names[0] == "*Pool Lead 29* (pool29.com) · new"
+    claims = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert len(claims) == 20
+    assert blocks[-1]["elements"][0]["text"] == (
+        "Page 1 of 2 · next: `/lead pool page 2` · search by name: `/lead pool acme`"
+    )
+    assert "more" not in reply.json()["text"]
+
+    reply = org.command("/lead", "pool page 2", user="U0REP3")
+    names = [b["text"]["text"] for b in reply.json()["blocks"] if b["type"] == "section"]
+    assert len(names) == 12 and names[0] == "*Pool Lead 09* (pool09.com) · new"
+    assert reply.json()["blocks"][-1]["elements"][0]["text"] == (
+        "Page 2 of 2 · search by name: `/lead pool acme`"
+    )
+
+    reply = org.command("/lead", "pool ACME Corp.", user="U0REP3")
+    blocks = reply.json()["blocks"]
+    assert blocks[0]["text"]["text"] == "The pool — 2 unowned leads matching “ACME Corp.”"
+    names = sorted(b["text"]["text"] for b in blocks if b["type"] == "section")
+    assert names == ["*Acme Holdings* (acme.cn) · new", "*Globex* (acme-partner.com) · new"]
+
+    reply = org.command("/lead", "pool acme.cn", user="U0REP3")
+    assert "1 unowned lead matching “acme.cn”" in reply.text and "*Acme Holdings*" in reply.text
+
+    reply = org.command("/lead", "pool lead 2 page 1", user="U0REP3")
+    assert "10 unowned leads matching “lead 2”" in reply.text
+
+    reply = org.command("/lead", "pool initech", user="U0REP3")
+    assert reply.json()["text"].endswith(
+        "No unowned lead matches “initech”. `/lead pool` lists them all; a company nobody has"
+        " yet you can claim by name: `/lead claim initech`."
+    )
+    reply = org.command("/lead", "pool page two", user="U0REP3")
+    assert reply.json()["text"] == (
+        "“page two” is not a page. Type `/lead pool page 2` for the second page, or"
+        " `/lead pool acme page 2` within a search."
+    )
+    help_text = org.command("/lead", "help", user="U0REP3").text
+    assert "`/lead pool [name] [page N]`" in help_text

@@ -929,23 +929,53 @@ def owned_by(session: Session, user: str) -> list[LeadInfo]:
     return [info(session, lead) for lead in leads]
 
 
+#: Pool leads on one page: a lead is a line and a Claim button (two blocks), so a page of 20,
+#: its header and its footer stay within Slack's 50 blocks and nothing is cut.
+POOL_PAGE = 20
+
+
 @dataclass(frozen=True)
 class Pool:
     leads: list[Lead]
     total: int
+    page: int = 1
+    pages: int = 1
+    #: the words searched for (``/lead pool acme``), as typed
+    search: str | None = None
 
 
-def pool(session: Session, limit: int = LIST_LIMIT) -> Pool:
+def pool(
+    session: Session, limit: int = POOL_PAGE, *, search: str | None = None, page: int = 1
+) -> Pool:
+    """Unowned leads, most recently changed first, ``limit`` a page.
+
+    ``search`` keeps the leads whose name key or domain contains the search's name key (so
+    "ACME Corp." finds "Acme Holdings" and acme-partner.com), or whose domain contains the
+    typed text ("acme.cn"). A page past the last shows
+    the last page (the reply says which page it is).
+    """
+    where = [col(Lead.owner_id).is_(None)]
+    if search:
+        key = name_key(search)
+        typed = search.strip().lower()
+        where.append(
+            or_(
+                col(Lead.name_key).contains(key or typed, autoescape=True),
+                col(Lead.domain).contains(key or typed, autoescape=True),
+                col(Lead.domain).contains(typed, autoescape=True),
+            )
+        )
+    total = session.exec(select(func.count()).select_from(Lead).where(*where)).one()
+    pages = max(1, -(-total // limit))
+    page = min(max(1, page), pages)
     leads = session.exec(
         select(Lead)
-        .where(col(Lead.owner_id).is_(None))
+        .where(*where)
         .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
+        .offset((page - 1) * limit)
         .limit(limit)
     ).all()
-    total = session.exec(
-        select(func.count()).select_from(Lead).where(col(Lead.owner_id).is_(None))
-    ).one()
-    return Pool(leads=list(leads), total=total)
+    return Pool(leads=list(leads), total=total, page=page, pages=pages, search=search)
 
 
 @dataclass(frozen=True)

@@ -147,8 +147,25 @@ def mine(r: Request) -> Reply:
 
 
 def pool(r: Request) -> Reply:
-    found = svc.pool(r.session)
-    return Reply("lead.pool", leads=found.leads, total=found.total)
+    """``/lead pool [words] [page N]``: the pool a page at a time, searched by name when words
+    are given. Paging is by command, not a "More" button: the footer shows the exact command of
+    the next page, which also works from the Home tab, a DM or a thread."""
+    words, page = r.words, 1
+    if len(words) >= 2 and words[-2].lower() in ("page", "页"):
+        if not words[-1].isdigit() or int(words[-1]) < 1:
+            raise InvalidInput("lead.pool_usage", given=" ".join(words[-2:]))
+        words, page = words[:-2], int(words[-1])
+    elif words and words[-1].lower() in ("page", "页"):
+        raise InvalidInput("lead.pool_usage", given=words[-1])
+    found = svc.pool(r.session, search=" ".join(words) or None, page=page)
+    return Reply(
+        "lead.pool",
+        leads=found.leads,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        search=found.search,
+    )
 
 
 def stage(r: Request) -> Reply:
