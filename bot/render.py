@@ -356,15 +356,27 @@ def _static_message(name: str, locale: str) -> Message:
     return _build_message(name, locale, {})
 
 
+def _items(hidden: list[dict[str, Any]]) -> int:
+    """How many items the cut blocks held, for "and N more": the lines of their sections and
+    their images (a lead and its Claim button are one item, not two blocks); the number of
+    blocks when they held no line at all."""
+    count = 0
+    for block in hidden:
+        if block["type"] == "section":
+            count += sum(1 for line in block["text"]["text"].split("\n") if line.strip())
+        elif block["type"] == "image":
+            count += 1
+    return count or len(hidden)
+
+
 def _build_message(name: str, locale: str | None, data: dict[str, Any]) -> Message:
     blocks, fallback = to_blocks(text(name, locale, **data))
     if len(blocks) > MAX_BLOCKS:
-        hidden = len(blocks) - (MAX_BLOCKS - 1)
-        more = text("common.and_more", locale, count=hidden)
-        blocks = [
-            *blocks[: MAX_BLOCKS - 1],
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": more}]},
-        ]
+        kept, hidden = blocks[: MAX_BLOCKS - 1], blocks[MAX_BLOCKS - 1 :]
+        if hidden[0]["type"] == "actions" and kept[-1]["type"] == "section":
+            hidden.insert(0, kept.pop())  # a line goes with its buttons, or not at all
+        more = text("common.and_more", locale, count=_items(hidden))
+        blocks = [*kept, {"type": "context", "elements": [{"type": "mrkdwn", "text": more}]}]
     if len(fallback) > MAX_TEXT:
         fallback = fallback[: MAX_TEXT - 1] + "…"
     return Message(text=fallback, blocks=blocks)

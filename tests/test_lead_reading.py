@@ -429,3 +429,15 @@ def test_pool_pages_count_leads_and_search_by_name(server) -> None:
     )
     help_text = org.command("/lead", "help", user="U0REP3").text
     assert "`/lead pool [name] [page N]`" in help_text
+
+
+def test_a_cut_list_counts_the_leads_it_hides() -> None:
+    """A list longer than Slack's 50 blocks says how many *leads* it left out, and never
+    keeps a lead without its Claim button."""
+    leads = [Lead(id=n, name=f"Lead {n}", name_key=f"lead{n}", stage="new") for n in range(40)]
+    message = render.message("lead.pool", "en", leads=leads, total=40)
+    blocks = message.blocks
+    assert len(blocks) == 50
+    shown = [b for b in blocks if b["type"] == "section"]
+    assert len(shown) == 24 and blocks[-2]["type"] == "actions"
+    assert blocks[-1]["elements"][0]["text"] == "…and 16 more"
