@@ -29,7 +29,7 @@ from bot import logs, metrics, render
 from bot.clock import Clock
 from bot.config import Settings
 from bot.gate import GATE
-from bot.services.departments import department_of, locale_for, zone_for
+from bot.services.departments import department_of, reader_for
 from bot.services.errors import ServiceError
 from bot.slack_client import make_client, prompt_client
 from bot.store.db import make_engine
@@ -123,8 +123,10 @@ class RequestContext(Middleware):
         context["clock"] = self.clock
         context["now"] = self.clock.now()
         context["settings"] = self.settings
-        context["locale"] = locale_for(session, _user_of(body), self.settings.salesbot_locale)
-        render.set_reader_zone(zone_for(session, _user_of(body), self.settings.salesbot_tz))
+        context["locale"], zone = reader_for(
+            session, _user_of(body), self.settings.salesbot_locale, self.settings.salesbot_tz
+        )
+        render.set_reader_zone(zone)
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
             session.add(ProcessedEvent(event_id=event_id, received_at=context["now"]))

@@ -139,6 +139,10 @@ def test_every_reply_shows_the_readers_department_day(server) -> None:
     who = org.command("/lead", "who acme.com", user="U0REP2")
     assert "· expires 2026-12-16" in who.text and "Since 2026-11-18" in who.text
 
+    # a user in no department reads the company's zone (Shanghai here)
+    who = org.command("/lead", "who acme.com", user="U0NOBODY")
+    assert "· expires 2026-12-16" in who.text
+
     # New York: the same instant is the morning of 15 December, claimed on the 17th
     who = org.command("/lead", "who acme.com", user="U0REP3")
     assert "· expires 2026-12-15" in who.text and "Since 2026-11-17" in who.text
