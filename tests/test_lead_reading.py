@@ -11,9 +11,9 @@ from sqlmodel import select
 
 from bot import render
 from bot.devslack.signing import button_payload
-from bot.services.leads import LeadInfo, StageChange
+from bot.services.leads import HistoryLine, LeadInfo, StageChange
 from bot.services.names import name_key
-from bot.store.models import Lead
+from bot.store.models import Lead, OwnershipEvent
 from tests.conftest import LiveServer, import_setup_text, run_salesbot
 from tests.leads_support import db, lead_named, responses
 
@@ -95,6 +95,28 @@ def test_history_shows_one_entry_per_line(server) -> None:
 
     zh = render.message("lead.history", "zh-CN", lead=lead_named(org, "globex"), lines=[])
     assert "还没有变更记录" in zh.text
+
+
+def test_chinese_history_shows_one_entry_per_line() -> None:
+    lines = [
+        HistoryLine(
+            OwnershipEvent(lead_id=1, at=EXPIRES, action="claim", to_owner="U0REP1"), None, "企业部"
+        ),
+        HistoryLine(
+            OwnershipEvent(
+                lead_id=1, at=EXPIRES, action="release", actor_id="U0MGR1", from_owner="U0REP1"
+            ),
+            "企业部",
+            None,
+        ),
+    ]
+    lead = Lead(id=1, name="Acme", name_key="acme")
+    zh = render.message("lead.history", "zh-CN", lead=lead, lines=lines, zone="Asia/Shanghai")
+    (body,) = [b["text"]["text"] for b in zh.blocks if b["type"] == "section"]
+    assert body.split("\n") == [
+        "2026-12-16 00:04 (UTC+8) · <@U0REP1>（企业部）认领",
+        "2026-12-16 00:04 (UTC+8) · <@U0MGR1> 从 <@U0REP1>（企业部）释放",
+    ]
 
 
 # ── 2. dates in the reader's zone ───────────────────────────────────────────────────────────
