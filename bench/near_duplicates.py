@@ -29,7 +29,7 @@ from timing import alternating
 from bot.services import leads
 from bot.services.names import name_key, split_company
 from bot.store.db import make_engine, upgrade
-from bot.store.models import Lead
+from bot.store.models import Department, Lead, Member
 
 WORDS = [
     "acme",
@@ -118,16 +118,21 @@ def company(rng: random.Random, index: int) -> str:
 def seed(engine, count: int) -> list[str]:  # type: ignore[no-untyped-def]
     rng = random.Random(11)
     names = [company(rng, i) for i in range(count)]
+    # An owner is a member of the lead's department (the database holds that rule).
     rows = [
         {
             "name": name,
             "name_key": name_key(name),
             "owner_id": f"U{i % 500:05d}" if i % 3 else None,
+            "department_id": 1 if i % 3 else None,
             "stage": "new",
         }
         for i, name in enumerate(names)
     ]
     with engine.begin() as connection:
+        connection.execute(insert(Department), [{"id": 1, "name": "Bench", "name_key": "bench"}])
+        members = [{"user_id": f"U{i:05d}", "department_id": 1, "role": "rep"} for i in range(500)]
+        connection.execute(insert(Member), members)
         for start in range(0, len(rows), 10_000):
             connection.execute(insert(Lead), rows[start : start + 10_000])
     return names

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import html
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -57,41 +57,58 @@ def _csv(header: str, rows: Iterable[list[Any]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def _activity_lines(rows: Iterable[tuple[Any, ...]], tz: ZoneInfo) -> Iterable[list[Any]]:
+def _no_names(user_id: str | None) -> str:
+    return ""
+
+
+def _activity_lines(
+    rows: Iterable[tuple[Any, ...]], tz: ZoneInfo, names: Callable[[str | None], str] = _no_names
+) -> Iterable[list[Any]]:
     for at, user, kind, lead, note in rows:
         yield [
             _cell(at, tz),
             at.astimezone(tz).date().isoformat(),
             user,
+            names(user),
             kind,
             lead or "",
             note or "",
         ]
 
 
-def _lead_lines(rows: Iterable[tuple[Any, ...]], tz: ZoneInfo) -> Iterable[list[Any]]:
+def _lead_lines(
+    rows: Iterable[tuple[Any, ...]], tz: ZoneInfo, names: Callable[[str | None], str] = _no_names
+) -> Iterable[list[Any]]:
     for name, domain, owner, stage, amount, *times in rows:
         yield [
             name,
             _cell(domain, tz),
             _cell(owner, tz),
+            names(owner),
             stage,
             "" if amount is None else f"{amount / 100:.2f}",
             *(_cell(v, tz) for v in times),
         ]
 
 
-def write_export(engine: Engine, spec: dict[str, Any], path: Path) -> None:
+def write_export(
+    engine: Engine,
+    spec: dict[str, Any],
+    path: Path,
+    names: Callable[[str | None], str] = _no_names,
+) -> None:
     """Write the CSV file an export row asks for (see :func:`request_export`) to ``path``,
-    streaming its rows from the database."""
+    streaming its rows from the database; ``names`` gives each person's real name, written
+    beside their Slack id (jobs/people.py)."""
     with Session(engine) as session, open(path, "w", encoding="utf-8", newline="") as stream:
         department = session.get(Department, spec["department_id"])
         tz = ZoneInfo(department.timezone if department else "UTC")
         if spec["kind"] == "activities":
             start, end = (datetime.fromisoformat(spec[k]) for k in ("start", "end"))
-            rows = _activity_lines(activity_rows(session, spec["department_id"], start, end), tz)
+            found = activity_rows(session, spec["department_id"], start, end)
+            rows = _activity_lines(found, tz, names)
             header = render.text("export.activity_columns", spec["locale"])
         else:
-            rows = _lead_lines(lead_rows(session, spec["department_id"]), tz)
+            rows = _lead_lines(lead_rows(session, spec["department_id"]), tz, names)
             header = render.text("export.lead_columns", spec["locale"])
         _write_csv(stream, header, rows)

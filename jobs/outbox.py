@@ -43,6 +43,7 @@ from sqlmodel import Session, select
 
 from bot.store.models import Outbox
 from jobs import export_files
+from jobs.people import RealNames
 
 log = logging.getLogger("salesbot.outbox")
 
@@ -221,7 +222,7 @@ def _send(
         spec = payload["export"]
         with tempfile.TemporaryDirectory(prefix="salesbot-export-") as tmp:
             path = Path(tmp) / spec["filename"]
-            export_files.write_export(engine, spec, path)
+            export_files.write_export(engine, spec, path, names=RealNames(client))
             client.files_upload_v2(
                 channel=_conversation(client, channel),
                 file=str(path),

@@ -50,6 +50,7 @@ def _rows(content: bytes) -> list[list[str]]:
 
 def test_manager_gets_both_csv_files_by_dm(org, fake_slack) -> None:
     _seed(org.db_url)
+    fake_slack.add_user("U0REP1", "wang", real_name="Wang Fang")
     reply = org.command("/sales", "export Enterprise week", user="U0MGR1")
     assert reply.json()["response_type"] == "ephemeral"
     for block in reply.json()["blocks"]:
@@ -70,11 +71,21 @@ def test_manager_gets_both_csv_files_by_dm(org, fake_slack) -> None:
     titles = [c.body["files"][0]["title"] for c in completes]
     assert titles[0].startswith("Enterprise · activities") and "leads" in titles[1]
     activities, leads = (_rows(c.content) for c in fake_slack.calls_to("file_upload"))
-    assert activities[0] == ["occurred_at", "local_date", "rep", "kind", "lead", "note"]
-    assert activities[1][2:] == ["U0REP1", "visit", "Acme, Corp", 'said "yes", signed']
+    assert activities[0] == ["occurred_at", "local_date", "rep", "rep_name", "kind", "lead", "note"]
+    assert activities[1][2:] == [
+        "U0REP1",
+        "Wang Fang",
+        "visit",
+        "Acme, Corp",
+        'said "yes", signed',
+    ]
     assert activities[1][0].endswith("+08:00")  # the department's local time
     assert leads[0][0] == "lead" and len(leads) == 3
-    assert leads[1][:5] == ["Acme, Corp", "", "U0REP1", "won", "1234.50"]
+    assert leads[1][:6] == ["Acme, Corp", "", "U0REP1", "Wang Fang", "won", "1234.50"]
+    assert leads[2][2:4] == ["U0REP2", "User U0REP2"]  # as the fake Slack names strangers
+    # Slack is asked about each person once, not once per row or per file.
+    asked = [c.body["user"] for c in fake_slack.calls_to("users.info")]
+    assert sorted(asked) == ["U0REP1", "U0REP2"]
 
 
 def test_export_is_refused_to_reps_and_bad_periods_are_explained(org) -> None:
@@ -92,7 +103,7 @@ def test_export_in_chinese_for_a_chinese_department(org, fake_slack) -> None:
     env = {"DATABASE_URL": org.db_url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": fake_slack.url}
     assert run_salesbot("run-job", "deliver-outbox", env=env).returncode == 0
     activities = _rows(fake_slack.calls_to("file_upload")[0].content)
-    assert activities == [["时间", "本地日期", "销售", "类型", "线索", "备注"]]
+    assert activities == [["时间", "本地日期", "销售", "销售姓名", "类型", "线索", "备注"]]
 
 
 def test_an_export_over_the_cap_says_so_in_both_languages() -> None:

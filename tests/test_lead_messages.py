@@ -11,7 +11,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot import render
-from bot.services.leads import STAGES, HistoryLine, LeadInfo, StageChange
+from bot.services.leads import STAGES, HistoryLine, LeadInfo, LeadList, StageChange
 from bot.store.models import Activity, Department, Lead, OwnershipEvent, TransferRequest
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -75,6 +75,7 @@ SAMPLES = {
     "lead.limit_reached": dict(limit=3, department="SMB"),
     "lead.no_department": dict(admins=["U0A"], departments=["Enterprise", "SMB"]),
     "lead.bad_company": dict(given="!!!"),
+    "lead.no_name_left": dict(given="<!channel> Ltd"),
     "lead.not_found": dict(name="Acme", suggestions=["Acme Corp", "Acne"]),
     "lead.in_pool": dict(lead="Acme"),
     "lead.release_denied": dict(lead="Acme", **WHO),
@@ -95,6 +96,29 @@ SAMPLES = {
     "lead.transfer_requested": dict(item=_item(1), to_user="U0REP3", approvers=["U0MGR2"]),
     "lead.transfer_request": dict(request=REQUEST, item=_item(1), to_department="SMB"),
     "lead.transfer_decided": dict(request=REQUEST, item=_item(1)),
+    "lead.transfer_requested_cross": dict(
+        item=_item(1),
+        to_user="U0REP3",
+        to_department="SMB",
+        approvers=["U0MGR2"],
+        from_department="Enterprise",
+        from_managers=["U0MGR1"],
+    ),
+    "lead.transfer_request_cross": dict(
+        request=REQUEST, item=_item(1), to_department="SMB", from_department="Enterprise"
+    ),
+    "lead.listed": dict(
+        found=LeadList(
+            department="Enterprise",
+            user=None,
+            stage="proposal",
+            items=[_item(i) for i in range(40)],
+            total=MANY,
+        )
+    ),
+    "lead.list_denied": dict(managers=["U0MGR1"], admins=["U0ADMIN"]),
+    "lead.transfer_agreed": dict(request=REQUEST, item=_item(1), waiting_on=["U0MGR2"]),
+    "lead.transfer_left_department": dict(item=_item(1), previous=_item(1), to_user="U0REP3"),
     "lead.who": dict(item=_item(1)),
     "lead.mine": dict(items=[_item(i) for i in range(MANY)]),
     "lead.pool": dict(

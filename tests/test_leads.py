@@ -89,9 +89,10 @@ def test_transfer_direct_by_manager_and_by_request(org) -> None:
     assert (lead.owner_id, lead.department_id is not None) == ("U0REP3", True)
     assert org.fake.last("chat.postMessage").body["channel"] in ("U0REP1", "U0REP3")
 
-    # The owner asks; the target's manager decides.
+    # The owner asks; the lead would leave SMB, so SMB's manager and the target's manager
+    # (Enterprise) must both agree.
     reply = org.command("/lead", "transfer Umbrella <@U0REP2>", user="U0REP3")
-    assert "已请 <@U0MGR1> 批准" in reply.text
+    assert "需要双方同意：SMB 的 <@U0MGR2> 和 Enterprise 的 <@U0MGR1>" in reply.text
     request_dm = org.fake.last("chat.postMessage").body
     assert request_dm["channel"] == "U0MGR1" and "Transfer request" in request_dm["text"]
     approve = next(
@@ -103,9 +104,12 @@ def test_transfer_direct_by_manager_and_by_request(org) -> None:
     )
     assert lead_named(org, "umbrella").owner_id == "U0REP3"
 
+    click(org, "U0REP1", "transfer_approve", approve["value"], "rep1")
+    (refused,) = responses(org, "rep1")
+    assert "Only a manager of *SMB* / *Enterprise*" in refused["text"]
     click(org, "U0MGR2", "transfer_approve", approve["value"], "mgr2")
-    (refused,) = responses(org, "mgr2")
-    assert "只有 *Enterprise* 的经理" in refused["text"]
+    (agreed,) = responses(org, "mgr2")
+    assert "<@U0MGR2> 已同意把 *Umbrella* 转给 <@U0REP2>。还需 <@U0MGR1> 批准" in agreed["text"]
     assert lead_named(org, "umbrella").owner_id == "U0REP3"
 
     click(org, "U0MGR1", "transfer_approve", approve["value"], "mgr1")

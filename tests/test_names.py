@@ -41,8 +41,10 @@ def test_contract_examples_share_the_key_acme(name):
         ("Acme Holdings", "acmeholdings"),
         ("华为技术有限公司", "华为技术"),
         ("阿里巴巴集团控股有限公司", "阿里巴巴"),
-        ("Co.", "co"),
-        ("有限公司", "有限"),
+        ("Co.", ""),
+        ("有限公司", ""),
+        ("<!channel>", ""),
+        ("<@U0REP1|ana> Ltd", ""),
         ("!!!", ""),
     ],
 )

@@ -118,7 +118,8 @@ def test_two_approvers_at_once_move_the_lead_once(racing) -> None:
         name = f"Approve{n}"
         racing.command("/lead", f"claim {name}", user="U0ENT1")
         reply = racing.command("/lead", f"transfer {name} <@U0SMB1|s1>", user="U0ENT1")
-        assert "to approve moving" in reply.text, reply.text
+        # the lead leaves Enterprise: SMB's manager and Enterprise's must agree (an admin: both)
+        assert "both sides must agree" in reply.text, reply.text
         with db(racing) as session:
             request = session.exec(
                 select(TransferRequest).where(TransferRequest.status == "pending")

@@ -78,6 +78,11 @@ def test_import_is_idempotent_and_updates_in_place(engine) -> None:
             {"key": "daily_digest", "line": 11},
         ),
         (('locale = "en"', 'locale = "fr"'), "setup_bad_value", {"key": "locale", "line": 3}),
+        (
+            ('locale = "en"', 'locale = "en"\nfree_mail_domains = ["corp mail"]'),
+            "setup_bad_value",
+            {"key": "free_mail_domains", "value": "corp mail", "line": 4},
+        ),
     ],
 )
 def test_each_error_names_key_and_line_and_writes_nothing(engine, change, template, expected):

@@ -82,7 +82,7 @@ def _split(session: Session, words: list[str]) -> tuple[Any, str]:
         head, note = words[:2], " ".join(words[2:])
     else:
         head, note = words[:1], " ".join(words[1:])
-    return leads.company_of(head), note
+    return leads.company_of(head, session=session), note
 
 
 def _pool_lead(session: Session, company: Company, now: datetime) -> Any:
@@ -123,7 +123,7 @@ def _lead_of(
             raise NotFound("lead.not_found", name=str(lead_id), suggestions=[], block="company")
         return lead, None
     if company is not None:
-        named = leads.company_of(company.split(), block="company")
+        named = leads.company_of(company.split(), block="company", session=session)
         return leads.row_by_keys(session, named) or _pool_lead(session, named, now), None
     if not words:
         raise InvalidInput("log.usage", block="company")

@@ -327,6 +327,8 @@ def set_channel(*, session: Session, actor: str, name: str, channel: str) -> Dep
 def set_option(
     *, session: Session, actor: str, name: str, key: str, value: str
 ) -> tuple[Department, Any]:
+    if key == "stage_weights":
+        return set_stage_weights(session=session, actor=actor, name=name, value=value)
     department = find_department(session, name)
     require_admin(session, actor)
     parsed = parse_option(key, value)
@@ -436,3 +438,92 @@ def list_departments(session: Session) -> list[DepartmentSummary]:
         )
         for d in session.exec(select(Department).order_by(Department.name))
     ]
+
+
+# ── stage weights (the forecast) ─────────────────────────────────────────────────────────────
+
+#: Open stages and the share of their amount the forecast counts, unless a department sets its
+#: own: a deal in negotiation is three times as likely to close as one just qualified.
+STAGE_WEIGHT_DEFAULTS: dict[str, float] = {
+    "new": 0.05,
+    "contacted": 0.1,
+    "qualified": 0.25,
+    "proposal": 0.5,
+    "negotiation": 0.75,
+}
+STAGE_WEIGHTS_EXAMPLE = "qualified=0.25 proposal=0.5 negotiation=0.75"
+_WEIGHT_PAIR = re.compile(r"([a-z_]+)\s*[=:]\s*([0-9.]+%?)")
+
+
+def _stage_weights_key(department_id: int) -> str:
+    return f"stage_weights:{department_id}"
+
+
+def parse_stage_weights(value: Any) -> dict[str, float]:
+    """Stage weights as the setup file gives them (an inline table) or as typed in Slack
+    (``qualified=0.25 proposal=0.5``, commas and ``{ … }`` allowed, ``50%`` means 0.5):
+    only open stages, each between 0 and 1. Stages not named keep their default."""
+    if isinstance(value, dict):
+        pairs = [(str(k).strip().lower(), str(v).strip()) for k, v in value.items()]
+    else:
+        text_ = str(value).strip().strip("{}").lower().replace(",", " ")
+        pairs = _WEIGHT_PAIR.findall(text_)
+        leftover = _WEIGHT_PAIR.sub("", text_).strip()
+        if leftover or not pairs:
+            raise InvalidInput(
+                "bad_option", key="stage_weights", value=str(value), expected=STAGE_WEIGHTS_EXAMPLE
+            )
+    weights: dict[str, float] = {}
+    for stage, raw in pairs:
+        try:
+            number = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+        except ValueError:
+            number = -1.0
+        if stage not in STAGE_WEIGHT_DEFAULTS or not 0 <= number <= 1:
+            raise InvalidInput(
+                "bad_option",
+                key="stage_weights",
+                value=f"{stage}={raw}",
+                expected=STAGE_WEIGHTS_EXAMPLE,
+            )
+        weights[stage] = number
+    return weights
+
+
+def stage_weights(session: Session, department_id: int) -> dict[str, float]:
+    """The department's stage weights: its own (a ``setting`` row ``stage_weights:<id>``, so no
+    schema change) over the defaults."""
+    weights = dict(STAGE_WEIGHT_DEFAULTS)
+    row = session.get(Setting, _stage_weights_key(department_id))
+    if row is not None:
+        for stage, raw in _WEIGHT_PAIR.findall(row.value):
+            if stage in weights:
+                weights[stage] = float(raw)
+    return weights
+
+
+def store_stage_weights(session: Session, department_id: int, weights: dict[str, float]) -> str:
+    """Merge ``weights`` into the department's stored ones (in the caller's transaction, the
+    setting row locked when it exists); returns the stored text."""
+    key = _stage_weights_key(department_id)
+    row = session.exec(select(Setting).where(Setting.key == key).with_for_update()).first()
+    merged = stage_weights(session, department_id) | weights
+    value = " ".join(f"{stage}={merged[stage]:g}" for stage in STAGE_WEIGHT_DEFAULTS)
+    if row is None:
+        row = Setting(key=key, value=value)
+    row.value = value
+    session.add(row)
+    return value
+
+
+def set_stage_weights(
+    *, session: Session, actor: str, name: str, value: str
+) -> tuple[Department, str]:
+    """``/sales dept set <dept> stage_weights qualified=0.3 …`` (admins, like every ``set``)."""
+    department = find_department(session, name)
+    require_admin(session, actor)
+    weights = parse_stage_weights(value)
+    assert department.id is not None
+    stored = store_stage_weights(session, department.id, weights)
+    session.commit()
+    return department, stored

@@ -16,6 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.periods import period
+from bot.services import leads as lead_rules
 from bot.services import targets
 from bot.services.departments import department_of, get_member, is_admin, workspace_setting
 from bot.store.models import Activity, Department, Kudos, Lead, Member
@@ -89,6 +90,10 @@ class HomeView:
     kudos_total: int
     kudos: list[KudosReceived] = field(default_factory=list)
     team: TeamTotals | None = None
+    #: transfer requests waiting for this person's approval, and the ones they asked for
+    transfers: lead_rules.PendingTransfers = field(
+        default_factory=lambda: lead_rules.PendingTransfers([], [])
+    )
 
     @property
     def activities_week(self) -> int:
@@ -188,6 +193,7 @@ def home_view(*, session: Session, user_id: str, now: datetime) -> HomeView:
         kudos_total=int(kudos_total),
         kudos=[KudosReceived(k.giver_id, k.message, k.value) for k in latest],
         team=_team(session, department, now, warn) if manager_view and department else None,
+        transfers=lead_rules.pending_transfers_for(session, user_id),
     )
 
 

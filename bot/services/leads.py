@@ -25,7 +25,7 @@ import threading
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +37,15 @@ from sqlmodel import Session, col, select
 
 from bot.services import departments as depts
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.services.names import MAX_NAME, Company, name_key, split_company
+from bot.services.names import (
+    MAX_NAME,
+    Company,
+    core_key,
+    is_han,
+    name_key,
+    skeleton,
+    split_company,
+)
 from bot.store.locks import lock_lead, lock_member
 from bot.store.models import (
     ClaimConflict,
@@ -45,6 +53,7 @@ from bot.store.models import (
     Lead,
     Member,
     OwnershipEvent,
+    Setting,
     TransferRequest,
 )
 from bot.store.prepared import Prepared, PreparedWrite
@@ -176,12 +185,38 @@ def by_keys(session: Session, company: Company) -> Lead | None:
     return _pick(_with_departments(session, {company.key}, domains), company)
 
 
-def company_of(words: list[str], *, block: str | None = None) -> Company:
+MAIL_PROVIDER_PREFIX = "free_mail:"
+
+
+def mail_providers(session: Session) -> frozenset[str]:
+    """The mail providers' domains the setup file added (``free_mail_domains``), kept as
+    ``setting`` rows ``free_mail:<domain>``; see :func:`bot.services.names.is_mail_provider`."""
+    keys = session.exec(
+        select(Setting.key).where(col(Setting.key).startswith(MAIL_PROVIDER_PREFIX))
+    ).all()
+    return frozenset(key.removeprefix(MAIL_PROVIDER_PREFIX) for key in keys)
+
+
+def _keyable(session: Session | None, company: Company) -> Company:
+    """``company`` without a domain that the setup file names as a mail provider's."""
+    if session is None or company.domain is None:
+        return company
+    return company.without_mail_domain(mail_providers(session))
+
+
+def company_of(
+    words: list[str], *, block: str | None = None, session: Session | None = None
+) -> Company:
     """The company a new lead is made from: refused when nothing usable was given, or when its
-    name or its key is longer than the columns that keep them."""
+    name or its key is longer than the columns that keep them. With ``session``, a domain the
+    setup file names as a mail provider's is dropped too (the built-in list always is)."""
     company = split_company(words)
     if company is None:
-        raise InvalidInput("lead.bad_company", given=" ".join(words), block=block)
+        given = " ".join(words)
+        # Letters or digits that fold away entirely: only legal forms or mentions ("Ltd").
+        template = "lead.no_name_left" if any(c.isalnum() for c in given) else "lead.bad_company"
+        raise InvalidInput(template, given=given, block=block)
+    company = _keyable(session, company)
     longest = max(len(company.name), len(company.key))
     if longest > MAX_NAME:
         raise InvalidInput("lead.name_too_long", limit=MAX_NAME, length=longest, block=block)
@@ -283,14 +318,15 @@ def view(session: Session, words: list[str], *, actor: str) -> LeadView:
     return LeadView(lead=row, department_name=row.department_name)
 
 
-def _domain_of(words: list[str]) -> str | None:
+def _domain_of(words: list[str], session: Session | None = None) -> str | None:
     company = split_company(words)
-    return company.domain if company else None
+    return _keyable(session, company).domain if company else None
 
 
 def _gain_domain(session: Session, lead: Lead, actor: str, words: list[str]) -> bool:
-    """A lead claimed without a domain gains the one its owner later gives (caller commits)."""
-    domain = _domain_of(words)
+    """A lead claimed without a domain gains the one its owner later gives (caller commits);
+    never a mail provider's."""
+    domain = _domain_of(words, session)
     if lead.domain or lead.owner_id != actor or not domain:
         return False
     taken = session.exec(select(Lead.id).where(Lead.domain == domain)).first()
@@ -308,15 +344,24 @@ class _KeyIndex:
     """Every lead's name key in memory, in blocks for fuzzy matching.
 
     Keys never change once written, so the index only appends rows with an id above the last
-    one it saw: one indexed query per lookup. A key is filed under two blocks, its first three
-    characters and its next three, and a query is compared (rapidfuzz, in C) only with the keys
-    of its own two blocks: a near-duplicate that differs both in its first three characters
-    and in the three after them is not reported. That keeps a check at 100,000 leads to about
-    a millisecond instead of a full scan (see bench/near_duplicates.py).
+    one it saw: one indexed query per lookup. A key is compared by its look-alike
+    :func:`~bot.services.names.skeleton` (Cyrillic "Асmе" is "acme"), filed under two blocks,
+    its first three characters and its next three, and a query is compared (rapidfuzz, in C)
+    only with the keys of its own two blocks: a near-duplicate that differs both in its first
+    three characters and in the three after them is not reported. That keeps a check at
+    100,000 leads to about a millisecond instead of a full scan (see bench/near_duplicates.py).
+
+    Chinese names have no spaces and are often shortened ("华为" for "华为技术有限公司"), so
+    fuzzy ratios miss them: a key with two Chinese characters or more is also found when it
+    contains, or is contained in, the query's run of Chinese characters. Keys are filed by each
+    pair of adjacent Chinese characters (:attr:`pairs`) and by themselves (:attr:`han_keys`).
     """
 
     def __init__(self) -> None:
-        self.blocks: dict[str, tuple[list[str], list[int]]] = {}
+        self.blocks: dict[str, tuple[list[str], list[int], list[str]]] = {}
+        self.pairs: dict[str, list[int]] = {}
+        self.han_keys: dict[str, list[int]] = {}
+        self.keys: dict[int, str] = {}
         self.last_id = 0
         self.lock = threading.Lock()
 
@@ -334,23 +379,81 @@ class _KeyIndex:
             for lead_id, key in rows:
                 if lead_id <= self.last_id:
                     continue
-                for name in self.block_names(key):
-                    keys, ids = self.blocks.setdefault(name, ([], []))
-                    keys.append(key)
+                shape = skeleton(key)
+                for name in self.block_names(shape):
+                    shapes, ids, keys = self.blocks.setdefault(name, ([], [], []))
+                    shapes.append(shape)
                     ids.append(lead_id)
+                    keys.append(key)
+                if _han_count(key) >= 2:
+                    self.keys[lead_id] = key
+                    self.han_keys.setdefault(key, []).append(lead_id)
+                    for pair in _han_pairs(key):
+                        self.pairs.setdefault(pair, []).append(lead_id)
                 self.last_id = lead_id
 
-    def matches(self, key: str, limit: int) -> list[tuple[int, float]]:
-        """(lead id, score) of the keys most similar to ``key``, best first."""
+    def matches(self, key: str, limit: int, *, same: str | None = None) -> list[tuple[int, float]]:
+        """(lead id, score) of the keys most similar to ``key``, best first; a lead whose key
+        is ``same`` (default ``key``: the customer itself) is not one."""
+        same = key if same is None else same
+        shape = skeleton(key)
         found: dict[int, float] = {}
-        for name in self.block_names(key):
-            keys, ids = self.blocks.get(name, ((), ()))
-            for match, score, i in process.extract(
-                key, keys, scorer=fuzz.ratio, score_cutoff=SIMILARITY, limit=limit
+        for name in self.block_names(shape):
+            shapes, ids, keys = self.blocks.get(name, ((), (), ()))
+            for _match, score, i in process.extract(
+                shape, shapes, scorer=fuzz.ratio, score_cutoff=SIMILARITY, limit=limit + 1
             ):
-                if match != key:
+                if keys[i] != same:
                     found[ids[i]] = max(score, found.get(ids[i], 0))
+        for lead_id, score in self._containing(key, same, limit):
+            found[lead_id] = max(score, found.get(lead_id, 0))
         return sorted(found.items(), key=lambda item: -item[1])[:limit]
+
+    def _containing(self, key: str, same: str, limit: int) -> list[tuple[int, float]]:
+        """Keys of two Chinese characters or more inside ``key``, and keys that hold ``key``'s
+        Chinese characters; scored by how much of the longer key the shorter one covers."""
+        hits: list[tuple[int, float]] = []
+        for run in _han_runs(key):
+            for size in range(min(len(run), _MAX_CONTAINED), 1, -1):
+                for start in range(len(run) - size + 1):
+                    part = run[start : start + size]
+                    if part != same:
+                        hits.extend((i, 100 * size / len(key)) for i in self.han_keys.get(part, ()))
+            if len(run) > _MAX_CONTAINED:
+                continue
+            postings = [self.pairs.get(pair, []) for pair in _han_pairs(run)]
+            shortest = min(postings, key=len) if postings else []
+            holders = [
+                (i, self.keys[i]) for i in shortest if run in self.keys[i] and self.keys[i] != same
+            ]
+            holders.sort(key=lambda item: len(item[1]))
+            hits.extend((i, 100 * len(run) / len(other)) for i, other in holders[:limit])
+        return hits
+
+
+#: The longest run of Chinese characters whose parts are looked up one by one.
+_MAX_CONTAINED = 24
+
+
+def _han_count(key: str) -> int:
+    return sum(1 for char in key if is_han(char))
+
+
+def _han_runs(key: str) -> list[str]:
+    """The runs of two Chinese characters or more in ``key``."""
+    runs, current = [], []
+    for char in key + " ":
+        if is_han(char):
+            current.append(char)
+            continue
+        if len(current) >= 2:
+            runs.append("".join(current))
+        current = []
+    return runs
+
+
+def _han_pairs(key: str) -> set[str]:
+    return {key[i : i + 2] for i in range(len(key) - 1) if is_han(key[i]) and is_han(key[i + 1])}
 
 
 _INDEXES: weakref.WeakKeyDictionary[Engine, _KeyIndex] = weakref.WeakKeyDictionary()
@@ -369,12 +472,36 @@ def _index(session: Session) -> _KeyIndex:
 
 
 def similar(
-    session: Session, key: str, *, owned_only: bool = True, exclude: int | None = None, limit=3
+    session: Session,
+    key: str,
+    *,
+    name: str | None = None,
+    owned_only: bool = True,
+    exclude: int | None = None,
+    limit=3,
 ) -> list[Lead]:
-    """Leads whose name key is very similar to ``key`` (not equal), best first."""
-    if len(key) < MIN_SIMILAR_KEY:
+    """Leads whose name key is very similar to ``key`` (not equal), best first.
+
+    Similar means: close by fuzzy ratio once look-alike letters are folded
+    (:func:`~bot.services.names.skeleton`), or for Chinese names, one contained in the other.
+    With the ``name`` as typed, the company behind a branch or a bracketed place
+    (:func:`~bot.services.names.core_key`) is looked for too: "Acme (Beijing) Ltd" finds
+    "Acme". Keys shorter than :data:`MIN_SIMILAR_KEY` are not compared, except Chinese ones of
+    two characters or more (each character says as much as a short Latin word).
+    """
+    queries = [key]
+    core = core_key(name) if name is not None else ""
+    if core and core != key:
+        queries.append(core)
+    queries = [q for q in queries if len(q) >= MIN_SIMILAR_KEY or _han_count(q) >= 2]
+    if not queries:
         return []
-    hits = _index(session).matches(key, limit + 2)
+    index = _index(session)
+    scores: dict[int, float] = {}
+    for query in queries:
+        for lead_id, score in index.matches(query, limit + 2, same=key):
+            scores[lead_id] = max(score, scores.get(lead_id, 0))
+    hits = sorted(scores.items(), key=lambda item: -item[1])[: limit + 2]
     ids = [lead_id for lead_id, _score in hits if lead_id != exclude]
     if not ids:
         return []
@@ -461,6 +588,8 @@ class Claimed:
     department: Department
     similar: list[LeadInfo]
     from_pool: bool
+    #: A mail provider's domain that was given but not kept as a key (``Shop gmail.com``).
+    mail_domain: str | None = None
 
 
 def expiry(claim_days: int, since: datetime) -> datetime:
@@ -531,7 +660,7 @@ def _refuse_owned(session: Session, lead: Lead, user: str, department: Departmen
 
 def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> Claimed:
     """Claim the customer named by ``words`` for the caller and the caller's department."""
-    company = company_of(words)
+    company = company_of(words, session=session)
     department = _locked_claimant(session, actor)
     lead = by_keys(session, company)
     if lead is None:
@@ -559,14 +688,25 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
             lead = by_keys(session, company)
             if lead is None:
                 raise
-            return _claim_existing(session, lead, actor, department, words, now)
+            done = _claim_existing(session, lead, actor, department, words, now)
+            return replace(done, mail_domain=company.mail_domain)
         session.add(
             _event(lead, "claim", actor, now, to_owner=actor, to_department_id=department.id)
         )
         session.commit()
-        near = [info(session, other) for other in similar(session, company.key, exclude=lead.id)]
-        return Claimed(lead=lead, department=department, similar=near, from_pool=False)
-    return _claim_existing(session, lead, actor, department, words, now)
+        near = [
+            info(session, other)
+            for other in similar(session, company.key, name=company.name, exclude=lead.id)
+        ]
+        return Claimed(
+            lead=lead,
+            department=department,
+            similar=near,
+            from_pool=False,
+            mail_domain=company.mail_domain,
+        )
+    done = _claim_existing(session, lead, actor, department, words, now)
+    return replace(done, mail_domain=company.mail_domain)
 
 
 def _locked_claimant(session: Session, actor: str) -> Any:
@@ -703,7 +843,11 @@ def release_by_id(session: Session, *, actor: str, lead_id: int, now: datetime) 
 
 @dataclass(frozen=True)
 class Transfer:
-    """A done transfer (``request`` None) or a request waiting for ``approvers``."""
+    """A done transfer (``request`` None) or a request waiting for ``approvers``.
+
+    ``losing_managers`` are the managers of the department a done transfer took the lead
+    from, when it moved to another department (they are told); for a request across
+    departments, ``from_managers`` must agree as well as the target's managers."""
 
     lead: LeadInfo
     previous: LeadInfo
@@ -711,6 +855,9 @@ class Transfer:
     to_department: str
     request: TransferRequest | None = None
     approvers: tuple[str, ...] = ()
+    losing_managers: tuple[str, ...] = ()
+    from_department: str | None = None
+    from_managers: tuple[str, ...] = ()
 
 
 def _move(session: Session, lead: Lead, to_user: str, actor: str, now, reason=None) -> None:
@@ -737,9 +884,28 @@ def _move(session: Session, lead: Lead, to_user: str, actor: str, now, reason=No
     session.add(lead)
 
 
+def _managers_or_admins(session: Session, department: Any) -> tuple[str, ...]:
+    return tuple(depts.managers_of(session, department)) or tuple(depts.admin_ids(session))
+
+
+def _losing_managers(session: Session, previous: LeadInfo, to_department_id: int) -> tuple:
+    """Managers of the department a cross-department move takes the lead from (none when the
+    lead stays in its department)."""
+    department = previous.department
+    if department is None or department.id == to_department_id:
+        return ()
+    return tuple(depts.managers_of(session, department))
+
+
 def transfer(
     session: Session, *, actor: str, words: list[str], to_user: str, now: datetime
 ) -> Transfer:
+    """``/lead transfer <company> <@user>``.
+
+    A manager of the lead's department or an admin moves it at once (the losing department's
+    managers are told when it leaves their department). The owner asks instead: a request the
+    target's manager approves; when the lead would leave its department, the losing
+    department's manager must agree too (see :func:`decide`)."""
     lead, _rest = find(session, words)
     lead = _locked(session, lead)
     if lead.owner_id is None:
@@ -756,6 +922,7 @@ def transfer(
             previous=previous,
             to_user=to_user,
             to_department=target_department.name,
+            losing_managers=_losing_managers(session, previous, target_department.id),
         )
     if lead.owner_id != actor:
         _require_owner_or_manager(session, actor, lead, "lead.transfer_denied")
@@ -764,6 +931,12 @@ def transfer(
             TransferRequest.lead_id == lead.id, TransferRequest.status == "pending"
         )
     ).first()
+    if pending is not None and pending.from_user != lead.owner_id:
+        # asked by an earlier owner: the lead has moved on since, so it is settled
+        pending.status, pending.decided_at = "cancelled", now
+        session.add(pending)
+        session.flush()
+        pending = None
     if pending is not None:
         raise Conflict("lead.transfer_pending", lead=lead.name, to_user=pending.to_user)
     request = TransferRequest(
@@ -775,9 +948,11 @@ def transfer(
     )
     session.add(request)
     session.commit()
-    approvers = tuple(depts.managers_of(session, target_department)) or tuple(
-        depts.admin_ids(session)
-    )
+    approvers = _managers_or_admins(session, target_department)
+    from_managers: tuple[str, ...] = ()
+    source = previous.department
+    if source is not None and source.id != target_department.id:
+        from_managers = _managers_or_admins(session, source)
     return Transfer(
         lead=previous,
         previous=previous,
@@ -785,6 +960,8 @@ def transfer(
         to_department=target_department.name,
         request=request,
         approvers=approvers,
+        from_department=source.name if from_managers and source else None,
+        from_managers=from_managers,
     )
 
 
@@ -798,15 +975,44 @@ def _target(session: Session, user: str) -> tuple[Any, Any]:
 
 @dataclass(frozen=True)
 class Decision:
+    """A decision on a request. ``waiting_on`` is not empty when the request is still pending:
+    one side of a cross-department move agreed and the other side's managers must too."""
+
     request: TransferRequest
     lead: LeadInfo
     previous: LeadInfo
+    waiting_on: tuple[str, ...] = ()
+    losing_managers: tuple[str, ...] = ()
+
+
+def _sides(session: Session, user: str | None, source: Any, target: Any) -> set[str]:
+    """The sides of a transfer ``user`` may agree for: ``from`` (a manager of the lead's
+    department), ``to`` (a manager of the target's department); an admin for both."""
+    if not user:
+        return set()
+    if depts.is_admin(session, user):
+        return {"from", "to"}
+    sides = set()
+    if source is not None and depts.is_manager_of(session, user, source):
+        sides.add("from")
+    if depts.is_manager_of(session, user, target):
+        sides.add("to")
+    return sides
 
 
 def decide(
     session: Session, *, actor: str, request_id: int, approve: bool, now: datetime
 ) -> Decision:
-    """Approve or reject a transfer request: the target's manager or an admin."""
+    """Approve or reject a transfer request.
+
+    Within a department, the target's manager (or an admin) decides. When the lead would move
+    to another department, two sides must agree: a manager of the lead's (losing) department
+    and a manager of the target's department, in either order; an admin agrees for both, and
+    either side may reject alone. A first agreement leaves the request ``pending`` with
+    ``decided_by``/``decided_at`` naming who agreed (the side is the one that person manages);
+    the second one moves the lead. Each click is one transaction: the lead is locked, the
+    request re-read, and the request row changes with a conditional UPDATE on the status and
+    ``decided_by`` it was read with, so two clicks at once never both count."""
     request = session.get(TransferRequest, request_id)
     if request is None:
         raise NotFound("lead.request_not_found")
@@ -815,33 +1021,160 @@ def decide(
         raise NotFound("lead.request_not_found")
     # Read again inside the lead's lock: a second approver waits here, then sees the decision.
     session.refresh(request)
-    _member, target_department = _target(session, request.to_user)
-    if not (
-        depts.is_admin(session, actor) or depts.is_manager_of(session, actor, target_department)
-    ):
-        raise PermissionDenied(
-            "lead.decide_denied",
-            department=target_department.name,
-            managers=depts.managers_of(session, target_department),
-            admins=depts.admin_ids(session),
-        )
-    if request.status != "pending":
+    if request.status != "pending":  # settled: whoever clicks learns by whom
         raise Conflict(
             "lead.request_decided", lead=lead.name, status=request.status, by=request.decided_by
         )
+    _member, target_department = _target(session, request.to_user)
+    source = session.get(Department, lead.department_id) if lead.department_id else None
+    cross = source is not None and source.id != target_department.id
+    needed = {"from", "to"} if cross else {"to"}
+    mine = _sides(session, actor, source, target_department) & needed
+    if not mine:
+        managers = depts.managers_of(session, target_department)
+        names = target_department.name
+        if cross and source is not None:
+            managers = [*depts.managers_of(session, source), *managers]
+            names = f"{source.name}* / *{target_department.name}"
+        raise PermissionDenied(
+            "lead.decide_denied",
+            department=names,
+            managers=managers,
+            admins=depts.admin_ids(session),
+        )
     previous = snapshot(session, lead)
+    seen_by = request.decided_by
+    agreed = _sides(session, seen_by, source, target_department) & needed if approve else set()
+    waiting: tuple[str, ...] = ()
+    losing: tuple[str, ...] = ()
     if lead.owner_id != request.from_user:
-        request.status = "cancelled"
-    elif approve:
+        status = "cancelled"
+    elif not approve:
+        status = "rejected"
+    elif agreed | mine >= needed:
+        if cross and source is not None:
+            losing = tuple(depts.managers_of(session, source))
         _move(session, lead, request.to_user, actor, now, reason="request")
-        request.status = "approved"
+        status = "approved"
     else:
-        request.status = "rejected"
-    request.decided_by = actor
-    request.decided_at = now
-    session.add(request)
+        status = "pending"
+        missing = source if "from" not in agreed | mine else target_department
+        waiting = _managers_or_admins(session, missing)
+    changed = session.execute(
+        update(TransferRequest)
+        .where(
+            col(TransferRequest.id) == request.id,
+            col(TransferRequest.status) == "pending",
+            col(TransferRequest.decided_by).is_(None)
+            if seen_by is None
+            else col(TransferRequest.decided_by) == seen_by,
+        )
+        .values(status=status, decided_by=actor, decided_at=now)
+    ).rowcount
+    if changed != 1:
+        session.rollback()
+        raise Conflict("lead.request_decided", lead=lead.name, status="decided", by=None)
     session.commit()
-    return Decision(request=request, lead=info(session, lead), previous=previous)
+    session.refresh(request)
+    return Decision(
+        request=request,
+        lead=info(session, lead),
+        previous=previous,
+        waiting_on=waiting,
+        losing_managers=losing,
+    )
+
+
+@dataclass(frozen=True)
+class PendingTransfer:
+    """A transfer request still waiting, as one person's Home tab shows it."""
+
+    request_id: int
+    lead: str
+    from_user: str
+    to_user: str
+    requested_by: str
+    to_department: str
+    #: who still has to approve (the missing side's managers, or admins when it has none)
+    waiting_on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PendingTransfers:
+    to_decide: list[PendingTransfer]
+    asked: list[PendingTransfer]
+
+
+HOME_TRANSFERS = 10
+
+
+def pending_transfers_for(session: Session, user: str) -> PendingTransfers:
+    """The requests ``user`` can still approve (a side they manage has not agreed yet; all of
+    them for an admin) and the ones ``user`` asked for, each naming who it waits on. Only
+    requests still pending whose lead still belongs to the rep who asked: anything else is
+    settled. Two bounded queries, whatever the number of old requests."""
+    member, department = _membership(session, user)
+    admin = bool(member and member.is_admin)
+    manager = bool(member and member.role == "manager" and department is not None)
+    still = (
+        TransferRequest.status == "pending",
+        col(Lead.owner_id) == col(TransferRequest.from_user),
+    )
+    base = (
+        select(TransferRequest, Lead.name, Lead.department_id, Member.department_id)
+        .join(Lead, col(Lead.id) == col(TransferRequest.lead_id))
+        .join(Member, col(Member.user_id) == col(TransferRequest.to_user))
+        .where(*still)
+        .order_by(col(TransferRequest.created_at), col(TransferRequest.id))
+    )
+    rows: list[Any] = []
+    if admin or manager:
+        scope = base
+        if not admin:
+            scope = base.where(
+                or_(
+                    col(Member.department_id) == department.id,
+                    col(Lead.department_id) == department.id,
+                )
+            )
+        rows = list(session.exec(scope.limit(HOME_TRANSFERS * 2)).all())
+    asked = list(
+        session.exec(
+            base.where(col(TransferRequest.requested_by) == user).limit(HOME_TRANSFERS)
+        ).all()
+    )
+    departments: dict[int, Any] = {}
+
+    def dept(department_id: int | None) -> Any:
+        if department_id is None:
+            return None
+        if department_id not in departments:
+            departments[department_id] = session.get(Department, department_id)
+        return departments[department_id]
+
+    def line(row: Any) -> tuple[PendingTransfer, set[str]]:
+        request, name, source_id, target_id = row
+        source, target = dept(source_id), dept(target_id)
+        needed = {"from", "to"} if source_id != target_id else {"to"}
+        agreed = _sides(session, request.decided_by, source, target) & needed
+        missing = needed - agreed
+        waiting = _managers_or_admins(session, target if "to" in missing else source)
+        mine = _sides(session, user, source, target) & missing
+        return (
+            PendingTransfer(
+                request.id,
+                name,
+                request.from_user,
+                request.to_user,
+                request.requested_by,
+                target.name if target else "",
+                waiting,
+            ),
+            mine,
+        )
+
+    to_decide = [found for found, mine in map(line, rows) if mine][:HOME_TRANSFERS]
+    return PendingTransfers(to_decide=to_decide, asked=[line(row)[0] for row in asked])
 
 
 # ------------------------------------------------------------------ stages
@@ -976,6 +1309,71 @@ def pool(
         .limit(limit)
     ).all()
     return Pool(leads=list(leads), total=total, page=page, pages=pages, search=search)
+
+
+@dataclass(frozen=True)
+class LeadList:
+    """``/lead list``: the first ``LIST_LIMIT`` leads of a department or a person, and how
+    many there are in all (the reply says "and N more")."""
+
+    department: str | None
+    user: str | None
+    stage: str | None
+    items: list[LeadInfo]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return max(0, self.total - len(self.items))
+
+
+def list_leads(
+    session: Session, *, actor: str, user: str | None, words: list[str], limit: int = LIST_LIMIT
+) -> LeadList:
+    """``/lead list [@user|department] [stage]``, for managers and admins.
+
+    Without a person or a department, the caller's own department (an admin in none sees
+    every owned lead). Managers may list any department or person: ownership is public
+    (``/lead who`` answers anyone), and a manager often checks a colleague's department
+    before a transfer. Leads come soonest expiry first, won ones (which never expire) last;
+    lost leads are back in the pool, so they are not anyone's (``/lead pool``)."""
+    member, own = _membership(session, actor)
+    admin = bool(member and member.is_admin)
+    if not admin and not (member and member.role == "manager"):
+        raise PermissionDenied(
+            "lead.list_denied",
+            managers=depts.managers_of(session, own) if own is not None else [],
+            admins=depts.admin_ids(session),
+        )
+    stage = None
+    if words and words[-1].lower() in STAGES:
+        stage, words = words[-1].lower(), words[:-1]
+    department = None
+    if user is None and words:
+        department = depts.find_department(session, " ".join(words))
+    elif user is None and own is not None:
+        department = session.get(Department, own.id)
+    scope = [col(Lead.owner_id).is_not(None)]
+    if user is not None:
+        scope.append(col(Lead.owner_id) == user)
+    if department is not None:
+        scope.append(col(Lead.department_id) == department.id)
+    if stage is not None:
+        scope.append(col(Lead.stage) == stage)
+    leads = session.exec(
+        select(Lead)
+        .where(*scope)
+        .order_by(col(Lead.expires_at).is_(None), col(Lead.expires_at), col(Lead.name_key))
+        .limit(limit)
+    ).all()
+    total = session.exec(select(func.count()).select_from(Lead).where(*scope)).one()
+    return LeadList(
+        department=department.name if department is not None else None,
+        user=user,
+        stage=stage,
+        items=[info(session, lead) for lead in leads],
+        total=int(total),
+    )
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,12 @@ from sqlmodel import Session, select
 
 from bot.periods import Period, local_date, period, window
 from bot.services import targets
-from bot.services.departments import department_of, find_department
+from bot.services.departments import (
+    STAGE_WEIGHT_DEFAULTS,
+    department_of,
+    find_department,
+    stage_weights,
+)
 from bot.services.errors import InvalidInput, NotFound
 from bot.store.models import (
     Activity,
@@ -141,6 +146,52 @@ class Wins:
 
 
 @dataclass(frozen=True)
+class PipelineStage:
+    """Open leads in one stage: how many, their amounts, the weight and the weighted sum."""
+
+    stage: str
+    count: int
+    amount_cents: int
+    weight: float
+    forecast_cents: int
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The department's open pipeline by stage (in stage order, empty stages left out) and
+    its forecast: each stage's open amounts times the department's stage weight."""
+
+    stages: list[PipelineStage]
+
+    @property
+    def count(self) -> int:
+        return sum(s.count for s in self.stages)
+
+    @property
+    def amount_cents(self) -> int:
+        return sum(s.amount_cents for s in self.stages)
+
+    @property
+    def forecast_cents(self) -> int:
+        return sum(s.forecast_cents for s in self.stages)
+
+
+@dataclass(frozen=True)
+class LostLine:
+    """A deal lost in the period: who owned it, its amount if any, and the reason given."""
+
+    name: str
+    owner_id: str | None
+    amount_cents: int | None
+    reason: str | None
+    at: datetime
+
+
+_NO_PIPELINE = Pipeline([])
+_NO_LOST = Listing([], 0)
+
+
+@dataclass(frozen=True)
 class DailyDigest:
     department: Department
     covered: Period
@@ -164,6 +215,8 @@ class WeeklyDigest:
     pool: int
     conflicts: int
     targets: list[Any] = field(default_factory=list)
+    pipeline: Pipeline = _NO_PIPELINE
+    lost: Listing = _NO_LOST
 
 
 @dataclass(frozen=True)
@@ -179,6 +232,8 @@ class Agenda:
     kudos: Listing
     carried_over: Listing
     targets: list[Any] = field(default_factory=list)
+    pipeline: Pipeline = _NO_PIPELINE
+    lost: Listing = _NO_LOST
 
 
 @dataclass(frozen=True)
@@ -188,6 +243,7 @@ class Report:
     activity: RepTable
     wins: Wins
     claims: int
+    pipeline: Pipeline = _NO_PIPELINE
 
 
 # ── periods the posts cover ──────────────────────────────────────────────────────────────────
@@ -495,10 +551,55 @@ _TARGETS = _Section(
     grouped=True,
 )
 
+#: The open pipeline: one row per open stage (count and sum of amounts), whatever the history.
+_PIPELINE = _Section(
+    "pipeline",
+    select(
+        *_columns(label=Lead.stage, amount=func.coalesce(func.sum(Lead.amount_cents), 0)),
+        func.count().label("total"),
+    )
+    .where(Lead.department_id == _D, _NOT_CLOSED)
+    .group_by(Lead.stage),
+    grouped=True,
+)
+
+#: Deals the department lost in the window (a lost lead goes back to the pool, so the
+#: department and owner are the ones the ``lost`` event recorded).
+_LOST = _Section(
+    "lost",
+    select(
+        *_columns(
+            text=Lead.name,
+            user_id=OwnershipEvent.from_owner,
+            label=OwnershipEvent.reason,
+            amount=Lead.amount_cents,
+            at=OwnershipEvent.at,
+        )
+    )
+    .join(Lead, Lead.id == OwnershipEvent.lead_id)
+    .where(
+        OwnershipEvent.action == "lost",
+        OwnershipEvent.from_department_id == _D,
+        OwnershipEvent.at >= _S,
+        OwnershipEvent.at < _E,
+    ),
+    (OwnershipEvent.at, OwnershipEvent.id),
+)
+
 #: The sections of each post: one statement each. ``/sales report`` shows no targets.
 _FIGURES = (_BY_REP_KIND, _WON_BY_OWNER)
 DAILY = (*_FIGURES, _TARGETS, _CLAIMS, _STAGE_MOVES, _WINS, _EXPIRING, _KUDOS)
-WEEKLY = (*_FIGURES, _TARGETS, _WINS, _STALE, _CLAIM_COUNT, _POOL, _CONFLICT_COUNT)
+WEEKLY = (
+    *_FIGURES,
+    _TARGETS,
+    _WINS,
+    _STALE,
+    _CLAIM_COUNT,
+    _POOL,
+    _CONFLICT_COUNT,
+    _PIPELINE,
+    _LOST,
+)
 AGENDA = (
     _WON_BY_OWNER,
     _TARGETS,
@@ -507,8 +608,10 @@ AGENDA = (
     _stuck("carried_over"),
     _EXPIRING,
     _KUDOS,
+    _PIPELINE,
+    _LOST,
 )
-REPORT = (*_FIGURES, _WINS, _CLAIM_COUNT)
+REPORT = (*_FIGURES, _WINS, _CLAIM_COUNT, _PIPELINE)
 
 _CROSS_CONFLICTS = (
     select(
@@ -537,6 +640,8 @@ _PENDING_TRANSFERS = (
     .join(Lead, Lead.id == TransferRequest.lead_id)
     .where(
         TransferRequest.status == "pending",
+        # a request whose lead has since moved on (released, lost, transferred) is settled
+        Lead.owner_id == TransferRequest.from_user,
         TransferRequest.created_at < bindparam("before"),
         or_(
             Lead.department_id == _D,
@@ -653,6 +758,39 @@ def _kudos(section: tuple[list[Any], int]) -> Listing:
     return Listing([KudosLine(u, o, t, label) for t, u, o, label, _f, _a, _at in rows], total)
 
 
+def pipeline(session: Session, department_id: int, found: dict[str, Any] | None = None) -> Pipeline:
+    """The pipeline and forecast of ``/sales report``, the weekly digest and the agenda.
+
+    Its figures are one aggregate statement (``_PIPELINE``: a row per open stage), run with the
+    post's other sections when ``found`` holds them, else on its own; the weights are the
+    department's (see :func:`bot.services.departments.stage_weights`)."""
+    rows = (
+        found["pipeline"]
+        if found is not None
+        else _sections(session, (_PIPELINE,), d=department_id)["pipeline"]
+    )
+    weights = stage_weights(session, department_id)
+    by_stage = {label: (count, int(cents)) for _t, _u, _o, label, _f, cents, _at, count in rows}
+    order = [*STAGE_WEIGHT_DEFAULTS, *sorted(set(by_stage) - set(STAGE_WEIGHT_DEFAULTS))]
+    stages = [
+        PipelineStage(
+            stage,
+            by_stage[stage][0],
+            by_stage[stage][1],
+            weights.get(stage, 0.0),
+            round(by_stage[stage][1] * weights.get(stage, 0.0)),
+        )
+        for stage in order
+        if stage in by_stage
+    ]
+    return Pipeline(stages)
+
+
+def _lost(section: tuple[list[Any], int]) -> Listing:
+    rows, total = section
+    return Listing([LostLine(t, u, a, reason, at) for t, u, _o, reason, _f, a, at in rows], total)
+
+
 def cross_department_conflicts(
     session: Session, department_id: int, start: datetime, end: datetime
 ) -> Listing:
@@ -670,7 +808,9 @@ def pending_transfers(
     session: Session, department_id: int, *, created_before: datetime | None = None
 ) -> Listing:
     """Transfer requests waiting for a decision that concern the department (its lead, or one
-    of its members as the target)."""
+    of its members as the target): only pending ones whose lead still belongs to the rep who
+    asked, so requests settled by a decision, a release, a loss or a direct transfer never
+    come back on an agenda."""
     rows = _rows(session, _PENDING_TRANSFERS, d=department_id, before=created_before or _NEVER)
     return _listing(rows, TransferLine)
 
@@ -743,6 +883,8 @@ def weekly_digest(session: Session, department: Department, now: datetime) -> We
         pool=found["pool"],
         conflicts=found["conflicts"],
         targets=target_progress(session, department, now, found),
+        pipeline=pipeline(session, department.id, found),
+        lost=_lost(found["lost"]),
     )
 
 
@@ -780,6 +922,8 @@ def agenda(session: Session, department: Department, now: datetime, meeting_at: 
         kudos=_kudos(found["kudos"]),
         carried_over=_leads(found["carried_over"], now),
         targets=target_progress(session, department, now, found),
+        pipeline=pipeline(session, department.id, found),
+        lost=_lost(found["lost"]),
     )
 
 
@@ -796,6 +940,7 @@ def report(session: Session, department: Department, now: datetime, name: str) -
         activity=activity_table(figures),
         wins=_wins(found["wins"], figures.won),
         claims=found["claims"],
+        pipeline=pipeline(session, department.id, found),
     )
 
 

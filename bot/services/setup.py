@@ -19,18 +19,25 @@ from sqlmodel import Session, select
 from bot.render import LOCALES
 from bot.services.departments import (
     OPTIONS,
+    STAGE_WEIGHT_DEFAULTS,
+    STAGE_WEIGHTS_EXAMPLE,
     check_channel,
     name_key,
     parse_option,
+    parse_stage_weights,
     require_no_leads,
+    store_stage_weights,
     valid_user_id,
     workspace_setting,
 )
 from bot.services.errors import InvalidInput, ServiceError
+from bot.services.leads import MAIL_PROVIDER_PREFIX, mail_providers
+from bot.services.names import domain_key
 from bot.store.models import Department, Member, Setting, utcnow
 
-TOP_KEYS = ("timezone", "locale", "admins", "department")
-DEPARTMENT_KEYS = ("name", "channel", "managers", "reps", *OPTIONS)
+TOP_KEYS = ("timezone", "locale", "admins", "free_mail_domains", "department")
+MAX_SETTING_KEY = 64  # setting.key
+DEPARTMENT_KEYS = ("name", "channel", "managers", "reps", *OPTIONS, "stage_weights")
 
 
 class SetupError(InvalidInput):
@@ -80,6 +87,26 @@ def _user_list(value: Any, *, key: str, line: int) -> list[str]:
     return [v.strip() for v in value]
 
 
+def _mail_domains(text: str, value: Any) -> list[str]:
+    """``free_mail_domains = ["corp-mail.cn"]``: more mail providers whose domain is never a
+    customer key (:func:`bot.services.names.is_mail_provider`), as registrable domains."""
+    line = _line_of(text, "free_mail_domains", None)
+    values = value if isinstance(value, list) else [value]
+    domains = []
+    for item in values:
+        domain = domain_key(item) if isinstance(item, str) else None
+        if domain is None or len(MAIL_PROVIDER_PREFIX + domain) > MAX_SETTING_KEY:
+            raise SetupError(
+                "setup_bad_value",
+                key="free_mail_domains",
+                line=line,
+                value=str(item),
+                expected='free_mail_domains = ["corp-mail.cn"]',
+            )
+        domains.append(domain)
+    return sorted(set(domains))
+
+
 def parse_setup(text: str) -> dict[str, Any]:
     """Parse and check the whole file before anything is written."""
     try:
@@ -102,6 +129,8 @@ def parse_setup(text: str) -> dict[str, Any]:
     data["admins"] = _user_list(
         data.get("admins", []), key="admins", line=_line_of(text, "admins", None)
     )
+    if "free_mail_domains" in data:
+        data["free_mail_domains"] = _mail_domains(text, data["free_mail_domains"])
     departments = data.get("department", [])
     if not isinstance(departments, list):
         raise SetupError("setup_syntax", detail="[[department]]")
@@ -133,6 +162,8 @@ def parse_setup(text: str) -> dict[str, Any]:
         for key in OPTIONS:
             if key in entry:
                 entry[key] = _option(text, key, entry[key], index)
+        if "stage_weights" in entry:
+            entry["stage_weights"] = _stage_weights(text, entry["stage_weights"], index)
         for role_key in ("managers", "reps"):
             line = _line_of(text, role_key, index)
             entry[role_key] = _user_list(entry.get(role_key, []), key=role_key, line=line)
@@ -163,6 +194,33 @@ def _option(text: str, key: str, value: Any, index: int | None) -> Any:
         ) from None
 
 
+def _stage_weights(text: str, value: Any, index: int) -> dict[str, float]:
+    """``stage_weights = { qualified = 0.25, … }``: open stages, each 0–1; the stages a file
+    leaves out get the defaults (the file says the whole truth each time it is run)."""
+    try:
+        return STAGE_WEIGHT_DEFAULTS | parse_stage_weights(value)
+    except ServiceError:
+        raise SetupError(
+            "setup_bad_value",
+            key="stage_weights",
+            line=_line_of(text, "stage_weights", index),
+            value=str(value),
+            expected=STAGE_WEIGHTS_EXAMPLE,
+        ) from None
+
+
+def _store_mail_domains(session: Session, domains: list[str]) -> None:
+    """The setup file's ``free_mail_domains`` replace the ones stored before (a list given
+    again is the whole list; a file without the key leaves them as they are)."""
+    stored = set(mail_providers(session))
+    for domain in stored - set(domains):
+        row = session.get(Setting, MAIL_PROVIDER_PREFIX + domain)
+        if row is not None:
+            session.delete(row)
+    for domain in set(domains) - stored:
+        session.add(Setting(key=MAIL_PROVIDER_PREFIX + domain, value="1"))
+
+
 def import_setup(*, session: Session, text: str) -> SetupResult:
     """Apply a setup file in one transaction (all or nothing)."""
     data = parse_setup(text)
@@ -173,6 +231,8 @@ def import_setup(*, session: Session, text: str) -> SetupResult:
             row = session.get(Setting, key) or Setting(key=key, value="")
             row.value = str(data[key])
             session.add(row)
+    if "free_mail_domains" in data:
+        _store_mail_domains(session, data["free_mail_domains"])
     default_tz = data.get("timezone") or workspace_setting(session, "timezone", "UTC")
     default_locale = data.get("locale") or workspace_setting(session, "locale", "en")
     for user_id in data["admins"]:
@@ -202,6 +262,9 @@ def import_setup(*, session: Session, text: str) -> SetupResult:
         department.updated_at = now
         session.add(department)
         session.flush()
+        if "stage_weights" in entry:
+            assert department.id is not None
+            store_stage_weights(session, department.id, entry["stage_weights"])
         for role, key in (("manager", "managers"), ("rep", "reps")):
             for user_id in entry[key]:
                 member = session.get(Member, user_id) or Member(user_id=user_id)

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.ids import Action
 from bot.services import leads as svc
 from bot.services.errors import InvalidInput
+from handlers.events.home import publish_home
 from handlers.notify import direct_messages
 
 
@@ -89,23 +90,41 @@ def _decider(approve: bool):  # type: ignore[no-untyped-def]
         settings: Settings,
     ) -> None:
         ack()
+        actor = body["user"]["id"]
         decision = svc.decide(
-            session, actor=body["user"]["id"], request_id=_id(action), approve=approve, now=now
-        )
-        data = {"request": decision.request, "item": decision.lead}
-        respond(
-            **render.message("lead.transfer_decided", locale, **data).as_post(),
-            replace_original=True,
+            session, actor=actor, request_id=_id(action), approve=approve, now=now
         )
         request = decision.request
-        direct_messages(
-            client,
-            session,
-            settings,
-            [request.requested_by, request.from_user, request.to_user],
-            "lead.transfer_decided",
-            **data,
-        )
+        data = {"request": request, "item": decision.lead}
+        template = "lead.transfer_decided"
+        if decision.waiting_on:
+            template = "lead.transfer_agreed"
+            data["waiting_on"] = decision.waiting_on
+        if body.get("response_url") or body.get("container", {}).get("type") == "message":
+            respond(**render.message(template, locale, **data).as_post(), replace_original=True)
+        else:  # a button on the Home tab: show the tab again, without the request if decided
+            publish_home(
+                {"user": actor, "tab": "home"},
+                client=client,
+                session=session,
+                now=now,
+                locale=locale,
+            )
+        users = [request.requested_by, request.from_user]
+        if not decision.waiting_on:
+            users.append(request.to_user)
+        direct_messages(client, session, settings, users, template, **data)
+        if decision.losing_managers:
+            direct_messages(
+                client,
+                session,
+                settings,
+                [u for u in decision.losing_managers if u != actor],
+                "lead.transfer_left_department",
+                item=decision.lead,
+                previous=decision.previous,
+                to_user=request.to_user,
+            )
 
     return decide
 

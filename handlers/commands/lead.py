@@ -46,7 +46,7 @@ def lead_command(
             ).ephemeral()
         )
         return
-    if sub not in ("mine", "pool") and not rest:
+    if sub not in ("mine", "pool", "list") and not rest:
         ack(**render.message("lead.usage", locale, action=sub).ephemeral())
         return
     request = Request(
@@ -94,6 +94,7 @@ def claim(r: Request) -> Reply:
         department=done.department,
         similar=done.similar,
         from_pool=done.from_pool,
+        mail_domain=done.mail_domain,
     )
 
 
@@ -117,7 +118,32 @@ def transfer(r: Request) -> Reply:
             previous=done.previous,
             to_user=to_user,
         )
+        r.notify(
+            [u for u in done.losing_managers if u != r.actor],
+            "lead.transfer_left_department",
+            item=done.lead,
+            previous=done.previous,
+            to_user=to_user,
+        )
         return Reply("lead.transferred", item=done.lead, previous=done.previous, to_user=to_user)
+    if done.from_managers:
+        r.notify(
+            [*done.from_managers, *done.approvers],
+            "lead.transfer_request_cross",
+            request=done.request,
+            item=done.lead,
+            to_department=done.to_department,
+            from_department=done.from_department,
+        )
+        return Reply(
+            "lead.transfer_requested_cross",
+            item=done.lead,
+            to_user=to_user,
+            to_department=done.to_department,
+            approvers=done.approvers,
+            from_department=done.from_department,
+            from_managers=done.from_managers,
+        )
     r.notify(
         done.approvers,
         "lead.transfer_request",
@@ -166,6 +192,15 @@ def pool(r: Request) -> Reply:
         pages=found.pages,
         search=found.search,
     )
+
+
+def list_(r: Request) -> Reply:
+    """``/lead list [@user|department] [stage]``."""
+    words, user = r.words, None
+    if words and as_user(words[0]) is not None:
+        user, words = as_user(words[0]), words[1:]
+    found = svc.list_leads(r.session, actor=r.actor, user=user, words=words)
+    return Reply("lead.listed", found=found)
 
 
 def stage(r: Request) -> Reply:
@@ -231,4 +266,5 @@ SUBCOMMANDS = {
     "won": won,
     "lost": lost,
     "history": history,
+    "list": list_,
 }
