@@ -29,7 +29,7 @@ from bot import logs, metrics, render
 from bot.clock import Clock
 from bot.config import Settings
 from bot.gate import GATE
-from bot.services.departments import department_of, locale_for
+from bot.services.departments import department_of, reader_for
 from bot.services.errors import ServiceError
 from bot.slack_client import make_client, prompt_client
 from bot.store.db import make_engine
@@ -123,7 +123,9 @@ class RequestContext(Middleware):
         context["clock"] = self.clock
         context["now"] = self.clock.now()
         context["settings"] = self.settings
-        context["locale"] = locale_for(session, _user_of(body), self.settings.salesbot_locale)
+        context["locale"], zone = reader_for(
+            session, _user_of(body), self.settings.salesbot_locale, self.settings.salesbot_tz
+        )
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
             session.add(ProcessedEvent(event_id=event_id, received_at=context["now"]))
@@ -133,7 +135,10 @@ class RequestContext(Middleware):
                 session.rollback()
                 log.info("event %s was already processed; skipped", event_id)
                 return BoltResponse(status=200, body="")
-        return next()
+        # The reader's zone for this request only: a shell or a test dispatching in-process
+        # gets its own zone back afterwards.
+        with render.reading_in(zone):
+            return next()
 
 
 def build_app(

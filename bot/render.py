@@ -19,17 +19,31 @@ output, templates share pieces with ``{% include %}``, not by calling one macro 
 
 Slack's limits are enforced here, once: at most 50 blocks and 3,000 characters per section;
 what does not fit is cut with the locale's "and N more" line.
+
+Dates and times: every template shows an instant with the filters ``|day`` (``2026-12-15``)
+and ``|moment`` (``2026-12-15 16:04 (UTC+8)``), in the zone of the message being rendered:
+``message(…, zone="America/New_York")``, else the zone of the current reader
+(:func:`reading_in`, set per request for the caller and per recipient for a DM), else UTC.
+The reader's zone is their department's ``timezone``, or the company default for a user in
+no department. Plain text, not Slack's ``<!date^…>`` token: the token shows each viewer's
+Slack profile zone, so a rep in New York reading a Shanghai department's digest would see a
+different day than the department's meeting, and "expires" would disagree between the DM,
+the digest and the Home tab. In the department's zone every message names the same day.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -93,19 +107,62 @@ def plain(markup: str) -> str:
     return html.unescape(text)
 
 
+#: The zone dates are shown in while a message renders (see the module docstring).
+_ZONE: ContextVar[tzinfo] = ContextVar("salesbot_render_zone", default=UTC)
+
+
+@cache
+def _zone_info(zone: str | None) -> tzinfo:
+    """An IANA zone by name; an unknown or empty name reads as UTC rather than failing a reply."""
+    if not zone or zone == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        return UTC
+
+
+@contextmanager
+def reading_in(zone: str | None) -> Iterator[None]:
+    """Render in ``zone`` within the block (a DM to another user, a department's post)."""
+    token = _ZONE.set(_zone_info(zone))
+    try:
+        yield
+    finally:
+        _ZONE.reset(token)
+
+
+def local(when: datetime) -> datetime:
+    """``when`` in the zone of the message being rendered (naive values are UTC)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(_ZONE.get())
+
+
+def _offset(when: datetime) -> str:
+    """``UTC+8``, ``UTC-5``, ``UTC+5:30`` or ``UTC``."""
+    delta = when.utcoffset()
+    minutes = int(delta.total_seconds() // 60) if delta else 0
+    if minutes == 0:
+        return "UTC"
+    sign, minutes = ("+" if minutes > 0 else "-"), abs(minutes)
+    hours, rest = divmod(minutes, 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
 def _day(when: datetime | None) -> str:
-    """A date every reader sees in their own time zone (Slack date token, UTC fallback)."""
+    """The date of an instant in the reader's zone: ``2026-12-15``."""
     if when is None:
         return "—"
-    return SlackMarkup(f"<!date^{int(when.timestamp())}^{{date_short}}|{when:%Y-%m-%d}>")
+    return f"{local(when):%Y-%m-%d}"
 
 
 def _moment(when: datetime | None) -> str:
-    """A date and time in the reader's time zone (Slack date token, UTC fallback)."""
+    """The date and time of an instant in the reader's zone: ``2026-12-15 16:04 (UTC+8)``."""
     if when is None:
         return "—"
-    stamp = int(when.timestamp())
-    return SlackMarkup(f"<!date^{stamp}^{{date_short}} {{time}}|{when:%Y-%m-%d %H:%M} UTC>")
+    at = local(when)
+    return f"{at:%Y-%m-%d %H:%M} ({_offset(at)})"
 
 
 def _counts(counts: dict[str, int], labels: dict[str, str]) -> str:
@@ -174,6 +231,7 @@ def environment() -> Environment:
     env.globals["Action"] = Action
     env.filters["day"] = _day
     env.filters["moment"] = _moment
+    env.filters["local"] = local
     return env
 
 
@@ -182,7 +240,11 @@ def _normalise_locale(locale: str | None) -> str:
 
 
 def text(name: str, locale: str | None = None, /, **data: Any) -> str:
-    """Render the macro ``area.macro`` of ``templates/<locale>/area.j2`` to a string."""
+    """Render the macro ``area.macro`` of ``templates/<locale>/area.j2`` to a string (``zone=``
+    as for :func:`message`)."""
+    if "zone" in data:
+        with reading_in(data.pop("zone")):
+            return text(name, locale, **data)
     area, _, macro = name.partition(".")
     template = environment().get_template(f"{_normalise_locale(locale)}/{area}.j2")
     function = getattr(template.module, macro, None)
@@ -309,8 +371,13 @@ def to_blocks(markup: str) -> tuple[list[dict[str, Any]], str]:
 def message(name: str, locale: str | None = None, /, **data: Any) -> Message:
     """Render a macro to a Slack message within Slack's limits.
 
-    A message without data (help texts) is the same every time: it is rendered once per locale.
+    ``zone=`` (an IANA name) renders its dates in that zone; without it, the current reader's
+    (:func:`reading_in`). A message without data (help texts) is the same every time: it is
+    rendered once per locale.
     """
+    if "zone" in data:
+        with reading_in(data.pop("zone")):
+            return message(name, locale, **data)
     if not data:
         return _static_message(name, _normalise_locale(locale))
     return _build_message(name, locale, data)
@@ -321,15 +388,27 @@ def _static_message(name: str, locale: str) -> Message:
     return _build_message(name, locale, {})
 
 
+def _items(hidden: list[dict[str, Any]]) -> int:
+    """How many items the cut blocks held, for "and N more": the lines of their sections and
+    their images (a lead and its Claim button are one item, not two blocks); the number of
+    blocks when they held no line at all."""
+    count = 0
+    for block in hidden:
+        if block["type"] == "section":
+            count += sum(1 for line in block["text"]["text"].split("\n") if line.strip())
+        elif block["type"] == "image":
+            count += 1
+    return count or len(hidden)
+
+
 def _build_message(name: str, locale: str | None, data: dict[str, Any]) -> Message:
     blocks, fallback = to_blocks(text(name, locale, **data))
     if len(blocks) > MAX_BLOCKS:
-        hidden = len(blocks) - (MAX_BLOCKS - 1)
-        more = text("common.and_more", locale, count=hidden)
-        blocks = [
-            *blocks[: MAX_BLOCKS - 1],
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": more}]},
-        ]
+        kept, hidden = blocks[: MAX_BLOCKS - 1], blocks[MAX_BLOCKS - 1 :]
+        if hidden[0]["type"] == "actions" and kept[-1]["type"] == "section":
+            hidden.insert(0, kept.pop())  # a line goes with its buttons, or not at all
+        more = text("common.and_more", locale, count=_items(hidden))
+        blocks = [*kept, {"type": "context", "elements": [{"type": "mrkdwn", "text": more}]}]
     if len(fallback) > MAX_TEXT:
         fallback = fallback[: MAX_TEXT - 1] + "…"
     return Message(text=fallback, blocks=blocks)

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from bot import render
 from bot.config import Settings
-from bot.services.departments import locale_for
+from bot.services.departments import locale_for, zone_for
 
 log = logging.getLogger("salesbot.notify")
 
@@ -36,9 +36,10 @@ def direct_messages(
             continue
         seen.add(user)
         locale = locale_for(session, user, settings.salesbot_locale)
+        zone = zone_for(session, user, settings.salesbot_tz)
         try:
             client.chat_postMessage(
-                channel=user, **render.message(template, locale, **data).as_post()
+                channel=user, **render.message(template, locale, zone=zone, **data).as_post()
             )
         except SlackApiError as error:
             log.warning("could not send %s to %s: %s", template, user, error)

@@ -1,8 +1,15 @@
 """The job ``expire-claims`` (DESIGN §5): warn owners before a claim expires and return
 expired claims to the pool.
 
-Per department: a lead whose protection ends within ``warn_days`` gets one DM to its owner
-with Log and Release buttons; a lead past ``expires_at`` goes back to the pool, the audit trail
+Per department, a lead whose protection ends within ``warn_days`` is due a warning; each owner
+gets ONE DM per run listing all their due leads (across departments), each with Log and
+Release buttons. A DM holds at most :data:`MAX_WARNED` leads with buttons (two blocks each,
+within Slack's 50 blocks); the rest are counted in an "and N more" line that points to
+``/lead mine``. The DM's outbox key is ``expire-warn:<owner>:<run instant>``: the leads it
+lists are marked warned in the same transaction, so a retried or concurrent run neither
+repeats the DM nor loses a lead (a run whose key already exists rolls its marks back, and
+those leads are warned by the next run). The DM reads in the owner's locale and zone. A lead
+past ``expires_at`` goes back to the pool, the audit trail
 records it and the department channel is told. Won leads never expire. Each change and its
 post are one transaction: the lead row is changed by a conditional UPDATE (a second worker, or
 an activity logged at the same moment, makes it a no-op) and the post is an outbox row with a
@@ -20,6 +27,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import render
+from bot.services.departments import locale_for, zone_for
+from bot.services.leads import LeadInfo
 from bot.store.models import Department, Lead, OwnershipEvent
 from jobs import outbox
 from jobs.digests import departments
@@ -31,10 +40,15 @@ def expire_claims_job(
 ) -> JobReport:
     report = JobReport()
     with Session(engine, expire_on_commit=False) as session:
-        for dept in departments(session, department):
-            _warn(session, dept, now, report)
+        chosen = list(departments(session, department))
+        _warn_owners(session, chosen, now, report)
+        for dept in chosen:
             _expire(session, dept, now, report)
     return report
+
+
+#: Leads listed with their buttons in one warning DM (2 blocks each, plus a header and a line).
+MAX_WARNED = 20
 
 
 def _open_claims(dept: Department):  # type: ignore[no-untyped-def]
@@ -57,32 +71,62 @@ def _stamp(when: datetime) -> str:
     return when.strftime("%Y%m%dT%H%M")
 
 
-def _warn(session: Session, dept: Department, now: datetime, report: JobReport) -> None:
-    due = session.exec(
-        _open_claims(dept).where(
-            col(Lead.expires_at) > now,
-            col(Lead.expires_at) <= now + timedelta(days=dept.warn_days),
-            col(Lead.warned_at).is_(None),
-        )
-    ).all()
-    for lead in due:
-        marked = session.execute(
-            update(Lead)
-            .where(col(Lead.id) == lead.id, col(Lead.warned_at).is_(None))
-            .values(warned_at=now)
-        )
-        if marked.rowcount != 1:
+def _warn_owners(
+    session: Session, chosen: list[Department], now: datetime, report: JobReport
+) -> None:
+    """One DM per owner listing every lead of theirs due a warning in this run."""
+    due: dict[str, list[LeadInfo]] = {}
+    for dept in chosen:
+        for lead in session.exec(
+            _open_claims(dept)
+            .where(
+                col(Lead.expires_at) > now,
+                col(Lead.expires_at) <= now + timedelta(days=dept.warn_days),
+                col(Lead.warned_at).is_(None),
+            )
+            .order_by(col(Lead.expires_at), col(Lead.id))
+        ).all():
+            due.setdefault(lead.owner_id, []).append(LeadInfo(lead=lead, department=dept))
+    for owner, items in sorted(due.items()):
+        marked = []
+        for item in sorted(items, key=lambda i: (i.lead.expires_at, i.lead.id)):
+            done = session.execute(
+                update(Lead)
+                .where(
+                    col(Lead.id) == item.lead.id,
+                    Lead.owner_id == owner,
+                    col(Lead.warned_at).is_(None),
+                    col(Lead.expires_at) > now,
+                    Lead.stage != "won",
+                )
+                .values(warned_at=now)
+            )
+            if done.rowcount == 1:
+                marked.append(item)
+        if not marked:
             session.rollback()
             continue
-        message = render.message(
-            "lead.expiry_warning",
-            dept.locale,
-            lead=lead,
-            department=dept.name,
-            expires=lead.expires_at,
-        )
-        key = f"expire-warn:{lead.id}:{_stamp(lead.expires_at)}"
-        _post(session, report, key, lead.owner_id, message.as_post(), now)
+        dept = marked[0].department
+        locale = locale_for(session, owner, dept.locale)
+        zone = zone_for(session, owner, dept.timezone)
+        if len(marked) == 1:
+            message = render.message(
+                "lead.expiry_warning",
+                locale,
+                lead=marked[0].lead,
+                department=dept.name,
+                expires=marked[0].lead.expires_at,
+                zone=zone,
+            )
+        else:
+            message = render.message(
+                "lead.expiry_warnings",
+                locale,
+                items=marked[:MAX_WARNED],
+                total=len(marked),
+                zone=zone,
+            )
+        _post(session, report, f"expire-warn:{owner}:{_stamp(now)}", owner, message.as_post(), now)
 
 
 def _expire(session: Session, dept: Department, now: datetime, report: JobReport) -> None:
@@ -122,6 +166,7 @@ def _expire(session: Session, dept: Department, now: datetime, report: JobReport
                 lead=lead,
                 owner=owner,
                 department=dept.name,
+                zone=dept.timezone,
             )
             _post(session, report, key, dept.channel, message.as_post(), now)
         else:

@@ -69,7 +69,12 @@ def daily_digest(session: Session, department: Department, now: datetime) -> Pos
         key=outbox_key("daily-digest", department, day.isoformat()),
         channel=department.channel,
         message=render.message(
-            "digest.daily", department.locale, digest=digest, day=day, tz=zone(department)
+            "digest.daily",
+            department.locale,
+            digest=digest,
+            day=day,
+            tz=zone(department),
+            zone=department.timezone,
         ),
     )
 
@@ -101,6 +106,7 @@ def weekly_digest(session: Session, department: Department, now: datetime) -> Po
             week=week,
             tz=zone(department),
             chart=chart is not None,
+            zone=department.timezone,
         ),
         chart=chart,
     )
@@ -123,6 +129,7 @@ def agenda(session: Session, department: Department, now: datetime) -> Post | No
             agenda=data,
             meeting=meeting_at.astimezone(zone(department)),
             tz=zone(department),
+            zone=department.timezone,
         ),
     )
 

@@ -125,7 +125,9 @@ SAMPLES = {
     "lead.transfer_left_department": dict(item=_item(1), previous=_item(1), to_user="U0REP3"),
     "lead.who": dict(item=_item(1)),
     "lead.mine": dict(items=[_item(i) for i in range(MANY)]),
-    "lead.pool": dict(leads=[_lead(i, owner=None) for i in range(40)], total=MANY),
+    "lead.pool": dict(
+        leads=[_lead(i, owner=None) for i in range(20)], total=MANY, page=2, pages=15, search="co"
+    ),
     "lead.stage_set": dict(change=StageChange(lead=_item(1), from_stage="new", to_stage="won")),
     "lead.history": dict(lead=_lead(1), lines=EVENTS),
     "lead.expiry_warning": dict(lead=_lead(1), department="SMB", expires=NOW),
@@ -137,6 +139,10 @@ SAMPLES = {
     "log.future_date": dict(given="2031-01-01"),
     "lead.name_too_long": dict(limit=200, length=600),
     "lead.reason_too_long": dict(limit=400, length=401),
+    "lead.mine_usage": dict(given="bob"),
+    "lead.expiry_warnings": dict(items=[_item(i) for i in range(20)], total=MANY),
+    "lead.released_by": dict(item=_item(1), actor="U0MGR1"),
+    "lead.pool_usage": dict(given="page two"),
     "log.old_date": dict(given="2020-01-01", days=90),
     "log.nothing_to_undo": dict(minutes=10),
     "log.undone": dict(activity=ACTIVITY, lead=_lead(1), removed=True),

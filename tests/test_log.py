@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk.models.views import View
@@ -41,8 +42,9 @@ def test_log_renews_own_claim_and_undo(org) -> None:
     renewed = lead_named(org, "acme")
     assert renewed.expires_at > datetime.now(UTC) + timedelta(days=13)
     assert renewed.last_activity_at is not None
-    # the reply shows the renewed protection, as stored
-    assert f"until <!date^{int(renewed.expires_at.timestamp())}^" in reply.text
+    # the reply shows the renewed protection, as stored, on the department's (Shanghai) calendar
+    local_day = renewed.expires_at.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert f"until {local_day.isoformat()}." in reply.text
 
     reply = org.command("/log", "拜访 Acme", user="U0REP1")
     assert "Logged a visit with *Acme*." in reply.text

@@ -139,6 +139,63 @@ def locale_for(session: Session, user_id: str | None, default: str = "en") -> st
     return (found and found.locale) or default
 
 
+#: The department's time zone ranked before the company default, as for the locale.
+_ZONE_QUERY = Prepared(
+    union_all(
+        select(Department.timezone.label("zone"), literal(0).label("rank"))
+        .join(Member, Member.department_id == Department.id)
+        .where(Member.user_id == bindparam("user_id")),
+        select(Setting.value.label("zone"), literal(1).label("rank")).where(
+            Setting.key == "timezone"
+        ),
+    )
+    .order_by(text("rank"))
+    .limit(1)
+)
+
+
+def zone_for(session: Session, user_id: str | None, default: str = "UTC") -> str:
+    """The time zone a user reads dates in: their department's, else the company default."""
+    found = _ZONE_QUERY.first(session.connection(), user_id=user_id or "")
+    return (found and found.zone) or default
+
+
+def _setting(key: str) -> Any:
+    return select(Setting.value).where(Setting.key == key).scalar_subquery()
+
+
+#: Locale and zone together, for the request's caller: one read per request.
+_READER_QUERY = Prepared(
+    union_all(
+        select(
+            Department.locale.label("locale"),
+            Department.timezone.label("zone"),
+            literal(0).label("rank"),
+        )
+        .join(Member, Member.department_id == Department.id)
+        .where(Member.user_id == bindparam("user_id")),
+        select(
+            _setting("locale").label("locale"),
+            _setting("timezone").label("zone"),
+            literal(1).label("rank"),
+        ),
+    )
+    .order_by(text("rank"))
+    .limit(1)
+)
+
+
+def reader_for(
+    session: Session, user_id: str | None, default_locale: str = "en", default_zone: str = "UTC"
+) -> tuple[str, str]:
+    """(locale, time zone) a user reads in, as :func:`locale_for` and :func:`zone_for` give,
+    in one prepared read."""
+    found = _READER_QUERY.first(session.connection(), user_id=user_id or "")
+    if found is None:
+        return default_locale, default_zone
+    return found.locale or default_locale, found.zone or default_zone
+
+
 # ── permissions ──────────────────────────────────────────────────────────────────────────────
 
 

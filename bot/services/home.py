@@ -35,6 +35,10 @@ class HomeLead:
     expires_on: str | None
     days_left: int | None
     expiring: bool
+    #: the instant the claim expires (templates show it with ``|day``, as every message does)
+    expires_at: datetime | None = None
+    #: the deal's amount from ``/lead stage … <amount>`` or ``/lead won``, if one was given
+    amount_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,8 @@ def home_view(*, session: Session, user_id: str, now: datetime) -> HomeView:
             else None,
             days_left=_days_left(lead.expires_at, now) if lead.expires_at else None,
             expiring=bool(lead.expires_at and lead.expires_at <= now + warn),
+            expires_at=lead.expires_at,
+            amount_cents=lead.amount_cents,
         )
         for lead in rows
     ]

@@ -667,12 +667,20 @@ def _refuse_owned(session: Session, lead: Lead, user: str, department: Departmen
     )
     session.commit()
     owner = info(session, lead)
+    # What the caller can do about it: a teammate may still /log the contact (the lead stays
+    # the owner's); anyone may ask the owner; the owner's manager or an admin moves it with
+    # the exact /lead transfer command (the caller's id works where a mention is typed).
     raise Conflict(
         "lead.owned",
         lead=lead.name,
         owner=lead.owner_id,
         department=owner.department_name,
         since=lead.claimed_at,
+        caller=user,
+        same_department=lead.department_id == department.id,
+        may_transfer=may_manage(session, user, lead),
+        managers=depts.managers_of(session, owner.department) if owner.department else [],
+        admins=depts.admin_ids(session),
     )
 
 
@@ -1206,6 +1214,8 @@ class StageChange:
     lead: LeadInfo
     from_stage: str
     to_stage: str
+    #: the amount of the win this change undid (a won lead moved back to an open stage)
+    won_cents: int | None = None
 
 
 def set_stage(
@@ -1229,6 +1239,7 @@ def set_stage(
     if reason is not None and len(reason) > MAX_REASON:
         raise InvalidInput("lead.reason_too_long", limit=MAX_REASON, length=len(reason))
     before = lead.stage
+    won_cents = lead.amount_cents if before == "won" else None
     owner_info = snapshot(session, lead)
     action = stage if stage in CLOSED else "stage"
     event = _event(
@@ -1263,6 +1274,7 @@ def set_stage(
         lead=snapshot(session, lead) if stage != "lost" else owner_info,
         from_stage=before,
         to_stage=stage,
+        won_cents=won_cents,
     )
 
 
@@ -1279,22 +1291,53 @@ def owned_by(session: Session, user: str) -> list[LeadInfo]:
     return [info(session, lead) for lead in leads]
 
 
+#: Pool leads on one page: a lead is a line and a Claim button (two blocks), so a page of 20,
+#: its header and its footer stay within Slack's 50 blocks and nothing is cut.
+POOL_PAGE = 20
+
+
 @dataclass(frozen=True)
 class Pool:
     leads: list[Lead]
     total: int
+    page: int = 1
+    pages: int = 1
+    #: the words searched for (``/lead pool acme``), as typed
+    search: str | None = None
 
 
-def pool(session: Session, limit: int = LIST_LIMIT) -> Pool:
-    unowned = (col(Lead.owner_id).is_(None), col(Lead.deleted_at).is_(None))
+def pool(
+    session: Session, limit: int = POOL_PAGE, *, search: str | None = None, page: int = 1
+) -> Pool:
+    """Unowned leads, most recently changed first, ``limit`` a page.
+
+    ``search`` keeps the leads whose name key or domain contains the search's name key (so
+    "ACME Corp." finds "Acme Holdings" and acme-partner.com), or whose domain contains the
+    typed text ("acme.cn"). A page past the last shows
+    the last page (the reply says which page it is).
+    """
+    where = [col(Lead.owner_id).is_(None), col(Lead.deleted_at).is_(None)]
+    if search:
+        key = name_key(search)
+        typed = search.strip().lower()
+        where.append(
+            or_(
+                col(Lead.name_key).contains(key or typed, autoescape=True),
+                col(Lead.domain).contains(key or typed, autoescape=True),
+                col(Lead.domain).contains(typed, autoescape=True),
+            )
+        )
+    total = session.exec(select(func.count()).select_from(Lead).where(*where)).one()
+    pages = max(1, -(-total // limit))
+    page = min(max(1, page), pages)
     leads = session.exec(
         select(Lead)
-        .where(*unowned)
+        .where(*where)
         .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
+        .offset((page - 1) * limit)
         .limit(limit)
     ).all()
-    total = session.exec(select(func.count()).select_from(Lead).where(*unowned)).one()
-    return Pool(leads=list(leads), total=total)
+    return Pool(leads=list(leads), total=total, page=page, pages=pages, search=search)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,14 @@ def release(
 ) -> None:
     ack()
     before = svc.release_by_id(session, actor=body["user"]["id"], lead_id=_id(action), now=now)
-    respond(**render.message("lead.released", locale, item=before).as_post(), replace_original=True)
+    # A warning that lists several leads stays, so its other buttons still work; the answer
+    # comes below it. A warning about one lead is replaced by the answer.
+    shown = (body.get("message") or {}).get("blocks") or []
+    several = sum(1 for block in shown if block.get("type") == "actions") > 1
+    respond(
+        **render.message("lead.released", locale, item=before).as_post(),
+        replace_original=not several,
+    )
 
 
 def _decider(approve: bool):  # type: ignore[no-untyped-def]

@@ -107,7 +107,7 @@ def claim(r: Request) -> Reply:
 def release(r: Request) -> Reply:
     before = svc.release(r.session, actor=r.actor, words=r.words, now=r.now)
     if before.lead.owner_id != r.actor:
-        r.notify([before.lead.owner_id], "lead.released", item=before)
+        r.notify([before.lead.owner_id], "lead.released_by", item=before, actor=r.actor)
     return Reply("lead.released", item=before)
 
 
@@ -167,12 +167,37 @@ def who(r: Request) -> Reply:
 
 
 def mine(r: Request) -> Reply:
-    return Reply("lead.mine", items=svc.owned_by(r.session, r.actor))
+    """``/lead mine`` lists the caller's leads; ``/lead mine @person`` that person's (anyone may
+    look, as anyone may ``/lead who`` each of them; the reply says whose they are)."""
+    if not r.words:
+        return Reply("lead.mine", items=svc.owned_by(r.session, r.actor))
+    user = as_user(r.words[0]) if len(r.words) == 1 else None
+    if user is None:
+        raise InvalidInput("lead.mine_usage", given=" ".join(r.words))
+    owner = None if user == r.actor else user
+    return Reply("lead.mine", items=svc.owned_by(r.session, user), owner=owner)
 
 
 def pool(r: Request) -> Reply:
-    found = svc.pool(r.session)
-    return Reply("lead.pool", leads=found.leads, total=found.total)
+    """``/lead pool [words] [page N]``: the pool a page at a time, searched by name when words
+    are given. Paging is by command, not a "More" button: the footer shows the exact command of
+    the next page, which also works from the Home tab, a DM or a thread."""
+    words, page = r.words, 1
+    if len(words) >= 2 and words[-2].lower() in ("page", "页"):
+        if not words[-1].isdigit() or int(words[-1]) < 1:
+            raise InvalidInput("lead.pool_usage", given=" ".join(words[-2:]))
+        words, page = words[:-2], int(words[-1])
+    elif words and words[-1].lower() in ("page", "页"):
+        raise InvalidInput("lead.pool_usage", given=words[-1])
+    found = svc.pool(r.session, search=" ".join(words) or None, page=page)
+    return Reply(
+        "lead.pool",
+        leads=found.leads,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        search=found.search,
+    )
 
 
 def list_(r: Request) -> Reply:
