@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a demo company on a local SQLite file, then the shell")
     demo.add_argument("--db", default="salesbot-demo.db", help="SQLite file (default %(default)s)")
+    demo.add_argument(
+        "--fresh", action="store_true", help="start over with a new demo company (default: keep)"
+    )
 
     setup = sub.add_parser("setup", help="import departments, members and roles from TOML")
     setup.add_argument("file", type=Path)
@@ -112,7 +115,7 @@ def _run(args: argparse.Namespace) -> int:
         from bot.devslack import shell
 
         if args.command == "demo":
-            return shell.demo(db_path=Path(args.db))
+            return shell.demo(db_path=Path(args.db), fresh=args.fresh)
         settings = load_settings()
         _migrate_at_start(settings)
         return shell.run_shell(settings, user=args.user, channel=args.channel)

@@ -10,6 +10,7 @@ from bot import render
 from bot.money import format_money
 from bot.services.errors import InvalidInput
 from bot.services.setup import import_setup
+from bot.store.db import make_engine
 from bot.store.models import Department, Lead, Member, OwnershipEvent, Setting
 from tests.conftest import SETUP_TOML, import_setup_text, run_salesbot
 from tests.leads_support import lead_named
@@ -363,3 +364,31 @@ def test_cli_is_plain_text_and_alembic_is_quiet(tmp_path) -> None:
     )
     assert "*" not in done.stdout and "`" not in done.stdout and "&lt;" not in done.stdout
 
+
+# ── 8. make demo keeps the previous demo database ────────────────────────────────────────────
+
+
+def test_demo_keeps_the_previous_database_unless_fresh(tmp_path) -> None:
+    path = tmp_path / "demo.db"
+    done = run_salesbot("demo", "--db", str(path), env={}, stdin="")
+    assert done.returncode == 0, done.stderr
+    assert f"Demo company created in {path}" in done.stdout
+    engine = make_engine(f"sqlite:///{path}")
+    with Session(engine) as session:
+        session.add(Department(name="Mine", name_key="mine", timezone="UTC", locale="en"))
+        session.commit()
+    done = run_salesbot("demo", "--db", str(path), env={}, stdin="")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(
+        f"Demo company kept from last time in {path}, with everything done in it since."
+        " To start over with a new one, run salesbot demo --fresh (or make demo FRESH=1)."
+    )
+    with Session(engine) as session:
+        assert session.exec(select(Department).where(Department.name == "Mine")).first()
+    engine.dispose()  # the fresh run replaces the file
+    done = run_salesbot("demo", "--db", str(path), "--fresh", env={}, stdin="")
+    assert done.returncode == 0, done.stderr
+    assert f"Demo company created in {path}" in done.stdout
+    with Session(engine) as session:
+        assert not session.exec(select(Department).where(Department.name == "Mine")).first()
+    engine.dispose()
