@@ -68,6 +68,7 @@ from tests.targets_support import db, department
             "“Mars/Olympus” is not a valid timezone: use an IANA time zone name",
         ),
         ("dept set Enterprise locale fr", "“fr” is not a valid locale: use en or zh-CN."),
+        ("dept set Enterprise timezone America", "“America” is not a valid timezone"),
     ],
 )
 def test_out_of_range_settings_are_refused_naming_the_range(org, text, expected) -> None:
@@ -287,6 +288,11 @@ def test_move_a_person_in_one_step(org) -> None:
 
 
 def test_help_lists_the_new_forms(org) -> None:
+    reply = org.command("/sales", "help", user="U0REP1")
+    assert (
+        "`/sales dept remove &lt;department&gt; @user [leads to @user|pool]` ·"
+        " `/sales dept move @user &lt;department&gt; [leads to @user|pool|keep]`" in reply.text
+    )
     reply = org.command("/sales", "dept help", user="U0REP1")
     assert "[leads to @user|pool]" in reply.text
     assert "`/sales dept move @user &lt;department&gt; [leads to @user|pool|keep]`" in reply.text
@@ -320,6 +326,8 @@ def test_amounts_use_the_company_currency_and_the_readers_locale(org) -> None:
     org.command("/lead", "claim Hooli", user="U0REP1")
     reply = org.command("/lead", "won Hooli 5万", user="U0REP1")
     assert "— CN¥50,000" in reply.text
+    reply = org.command("/sales", "report Enterprise week", user="U0MGR1")
+    assert "(CN¥55,000.50)" in reply.text  # the week's won total, in the company currency
     org.command("/lead", "claim Pied Piper", user="U0REP3")  # SMB reads zh-CN
     reply = org.command("/lead", "won Pied Piper 1234.5", user="U0REP3")
     assert "¥1,234.50" in reply.text and "CN¥" not in reply.text

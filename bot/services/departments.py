@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import bindparam, func, literal, text, union_all, update
 from sqlmodel import Session, select
@@ -192,6 +193,12 @@ RANGES: dict[str, tuple[int, int]] = {
 }
 
 
+@cache
+def _timezones() -> frozenset[str]:
+    """The IANA names this system knows (``America`` alone is a folder, not a zone)."""
+    return frozenset(available_timezones())
+
+
 def parse_option(key: str, value: Any, *, current: dict[str, Any] | None = None) -> Any:
     """Check one department setting; returns the value to store or raises InvalidInput.
 
@@ -208,7 +215,7 @@ def parse_option(key: str, value: Any, *, current: dict[str, Any] | None = None)
         if isinstance(value, bool):
             raise ValueError(text)
         if key == "timezone":
-            if not text or text != text.strip("/") or ".." in text:
+            if text not in _timezones():
                 raise ValueError(text)
             ZoneInfo(text)
             return text
@@ -415,7 +422,11 @@ def _hand_over_leads(
         require_no_leads(session, member.user_id, department, move=new_department is not None)
     if leads_to not in (POOL, KEEP):
         check_user_id(leads_to)
-        heir = session.get(Member, leads_to)
+        heir = session.exec(
+            select(Member)
+            .where(Member.user_id == leads_to)
+            .execution_options(populate_existing=True)
+        ).first()
         if leads_to == member.user_id or heir is None or heir.department_id != department.id:
             raise InvalidInput("heir_not_in_department", user=leads_to, department=department.name)
     if leads_to == KEEP and new_department is None:
