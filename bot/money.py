@@ -87,10 +87,9 @@ def currency() -> str:
 def currency_of(session) -> str:
     """The company's currency from the ``setting`` table (the setup file's ``currency``), and
     make it the one amounts are shown in."""
-    from bot.store.models import Setting
+    from bot.services.departments import company_currency
 
-    row = session.get(Setting, "currency")
-    use_currency(row.value if row else None)
+    use_currency(company_currency(session))
     return _currency
 
 
