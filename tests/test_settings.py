@@ -101,11 +101,11 @@ def test_range_refusal_in_chinese(org) -> None:
         s.commit()
     reply = org.command("/sales", "dept set SMB claim_days 999", user="U0ADMIN")
     assert (
-        "“999”不是有效的 claim_days：请使用1 到 365 之间的整数天数。例如：`claim_days 14`。"
+        "“999”不是有效的 claim_days：请使用 1 到 365 之间的整数天数。例如：`claim_days 14`。"
         in reply.text
     )
     reply = org.command("/sales", "dept set SMB warn_days 20", user="U0ADMIN")
-    assert "请使用0 到 13 之间的整数天数（须小于 claim_days）" in reply.text
+    assert "请使用 0 到 13 之间的整数天数（须小于 claim_days）" in reply.text
 
 
 def test_meeting_off_is_shown_as_off(org) -> None:
