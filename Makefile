@@ -22,7 +22,7 @@ $(BIN)/salesbot: pyproject.toml
 install: $(BIN)/salesbot
 
 demo: install
-	$(BIN)/salesbot demo
+	$(BIN)/salesbot demo $(if $(FRESH),--fresh)
 
 lint: install
 	$(BIN)/ruff check .

@@ -29,6 +29,7 @@ from bot import logs, metrics, render
 from bot.clock import Clock
 from bot.config import Settings
 from bot.gate import GATE
+from bot.money import currency_of
 from bot.services.departments import department_of, reader_for
 from bot.services.errors import ServiceError
 from bot.slack_client import make_client, prompt_client
@@ -126,6 +127,7 @@ class RequestContext(Middleware):
         context["locale"], zone = reader_for(
             session, _user_of(body), self.settings.salesbot_locale, self.settings.salesbot_tz
         )
+        currency_of(session)  # the company's currency, for every amount this request shows
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
             session.add(ProcessedEvent(event_id=event_id, received_at=context["now"]))

@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a demo company on a local SQLite file, then the shell")
     demo.add_argument("--db", default="salesbot-demo.db", help="SQLite file (default %(default)s)")
+    demo.add_argument(
+        "--fresh", action="store_true", help="start over with a new demo company (default: keep)"
+    )
 
     setup = sub.add_parser("setup", help="import departments, members and roles from TOML")
     setup.add_argument("file", type=Path)
@@ -104,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "db":
         settings = load_settings()
         upgrade(make_engine(settings.database_url))
-        print(render.text("cli.migrated", None, url=_safe_url(settings.database_url)))
+        print(_say("cli.migrated", url=_safe_url(settings.database_url)))
         return 0
     if args.command == "setup":
         return _setup(args.file)
@@ -112,7 +115,7 @@ def _run(args: argparse.Namespace) -> int:
         from bot.devslack import shell
 
         if args.command == "demo":
-            return shell.demo(db_path=Path(args.db))
+            return shell.demo(db_path=Path(args.db), fresh=args.fresh)
         settings = load_settings()
         _migrate_at_start(settings)
         return shell.run_shell(settings, user=args.user, channel=args.channel)
@@ -139,7 +142,15 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _say(name: str, **data: object) -> str:
+    """A message for the terminal: the template's text without Slack markup (no ``*bold*``,
+    backticks, ``&lt;`` or ``<@U…>``), since a terminal shows them verbatim."""
+    return render.plain(render.text(name, None, **data))
+
+
 def _setup(path: Path) -> int:
+    """Import the setup file; when it is wrong, print every problem (one line each, with its
+    line number) and change nothing."""
     from bot.services.errors import ServiceError
     from bot.services.setup import import_setup
 
@@ -147,10 +158,7 @@ def _setup(path: Path) -> int:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        print(
-            render.text("cli.setup_failed", None, path=str(path), reason=error.strerror),
-            file=sys.stderr,
-        )
+        print(_say("cli.setup_failed", path=str(path), reason=error.strerror), file=sys.stderr)
         return 2
     engine = make_engine(settings.database_url)
     _migrate_at_start(settings)
@@ -158,10 +166,11 @@ def _setup(path: Path) -> int:
         with session_scope(engine) as session:
             result = import_setup(session=session, text=text)
     except ServiceError as error:
-        reason = render.text(f"errors.{error.template}", None, **error.data)
-        print(render.text("cli.setup_failed", None, path=str(path), reason=reason), file=sys.stderr)
+        for problem in getattr(error, "errors", [error]):
+            reason = _say(problem.template_path, **problem.data)
+            print(_say("cli.setup_failed", path=str(path), reason=reason), file=sys.stderr)
         return 2
-    print(render.text("cli.setup_done", None, result=result))
+    print(_say("cli.setup_done", result=result))
     return 0
 
 

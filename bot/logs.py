@@ -55,6 +55,9 @@ def configure() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    # Alembic says "Context impl …", "Will assume …" and each step at INFO on every start and
+    # every `salesbot` command; only its warnings are worth a line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def gunicorn_config() -> dict[str, Any] | None:
@@ -77,5 +80,6 @@ def gunicorn_config() -> dict[str, Any] | None:
         "loggers": {
             "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
             "gunicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "alembic": {"level": "WARNING"},
         },
     }

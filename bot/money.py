@@ -51,3 +51,62 @@ def parse_amount(text: str) -> int | None:
     if number is None or number <= 0:
         return None
     return to_cents(number)
+
+
+# ── the company's currency, and amounts as users read them ───────────────────────────────────
+
+#: ISO 4217 code of the company's one currency when the setup file names none.
+DEFAULT_CURRENCY = "USD"
+_currency = DEFAULT_CURRENCY
+
+
+def parse_currency(value: object) -> str:
+    """An ISO 4217 code as the setup file gives it (``"cny"`` → ``CNY``); raises
+    InvalidInput for anything babel does not know as a currency."""
+    from babel.numbers import is_currency
+
+    from bot.services.errors import InvalidInput
+
+    code = str(value).strip().upper()
+    if not (len(code) == 3 and code.isalpha() and is_currency(code)):
+        raise InvalidInput("bad_option", key="currency", value=str(value), expected="CNY")
+    return code
+
+
+def use_currency(code: str | None) -> None:
+    """Set the currency amounts are shown in, for this process: the company has one, read
+    from the ``setting`` table at every request and every job run (``currency_of``)."""
+    global _currency
+    _currency = code or DEFAULT_CURRENCY
+
+
+def currency() -> str:
+    return _currency
+
+
+def currency_of(session) -> str:
+    """The company's currency from the ``setting`` table (the setup file's ``currency``), and
+    make it the one amounts are shown in."""
+    from bot.services.departments import company_currency
+
+    use_currency(company_currency(session))
+    return _currency
+
+
+_BABEL_LOCALES = {"en": "en_US", "zh-CN": "zh_Hans_CN"}
+
+
+def format_money(cents: int | None, locale: str | None = None, code: str | None = None) -> str:
+    """The one way an amount is shown: in the company's currency and the reader's locale,
+    by babel (``$5,000.50``, ``US$5,000.50`` in Chinese, ``¥5,000`` for CNY in Chinese).
+    Whole amounts show no decimals (``$50,000``); others show the currency's digits."""
+    from babel.numbers import format_currency
+
+    if cents is None:
+        return "—"
+    code = code or _currency
+    where = _BABEL_LOCALES.get(locale or "en", "en_US")
+    amount = Decimal(cents) / 100
+    if cents % 100 == 0:
+        return format_currency(amount, code, format="¤#,##0", locale=where, currency_digits=False)
+    return format_currency(amount, code, locale=where)

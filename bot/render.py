@@ -46,10 +46,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 
 import templates as _templates_pkg
 from bot.ids import Action
+from bot.money import format_money
 
 TEMPLATES = Path(_templates_pkg.__file__).parent
 LOCALES = ("en", "zh-CN")
@@ -83,10 +84,11 @@ def _mention(user_id: str | None) -> str:
     return SlackMarkup(f"<@{user_id}>") if user_id else "—"
 
 
-def _money(cents: int | None) -> str:
-    if cents is None:
-        return "—"
-    return f"{cents / 100:,.2f}".rstrip("0").rstrip(".") if cents % 100 else f"{cents // 100:,}"
+@pass_context
+def _money(context: Any, cents: int | None) -> str:
+    """An amount in the company's currency, formatted for the template's locale (the first
+    part of its name, ``zh-CN/digest.j2``): :func:`bot.money.format_money`."""
+    return format_money(cents, (context.name or "").partition("/")[0])
 
 
 _ENTITY = re.compile(r"<([@#!]?)([^<>|]*)(?:\|([^<>]*))?>")

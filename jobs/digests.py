@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.money import currency_of
 from bot.services.departments import find_department
 from bot.store.models import Department, Outbox
 from jobs import outbox, posts, schedules
@@ -56,6 +57,7 @@ def run_posts(job: str, engine: Engine, now: datetime, department: str | int | N
     report = JobReport()
     build = posts.BUILDERS[job]
     with Session(engine, expire_on_commit=False) as session:
+        currency_of(session)  # amounts in the posts are in the company's currency
         for dept in departments(session, department):
             if schedules.spec_of(job, dept) is None:
                 report.skip(dept.name, "off")

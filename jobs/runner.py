@@ -108,14 +108,14 @@ def parse_at(value: str | None) -> datetime:
 
 
 def describe(job: str, report: JobReport) -> str:
-    return render.text("cli.job_report", None, job=job, report=report)
+    return render.plain(render.text("cli.job_report", None, job=job, report=report))
 
 
 def run_job_cli(settings: Settings, job: str, *, department: str | None, at: str | None) -> int:
     try:
         now = parse_at(at)
     except ValueError:
-        print(render.text("cli.bad_at", None, value=at), file=sys.stderr)
+        print(render.plain(render.text("cli.bad_at", None, value=at)), file=sys.stderr)
         return 2
     try:
         report = run_job(
@@ -126,10 +126,11 @@ def run_job_cli(settings: Settings, job: str, *, department: str | None, at: str
             department=department,
         )
     except JobNotAvailable:
-        print(render.text("cli.job_not_yet", None, job=job, available=list(JOBS)), file=sys.stderr)
+        message = render.text("cli.job_not_yet", None, job=job, available=list(JOBS))
+        print(render.plain(message), file=sys.stderr)
         return 2
     except ServiceError as error:
-        print(render.text(error.template_path, None, **error.data), file=sys.stderr)
+        print(render.plain(render.text(error.template_path, None, **error.data)), file=sys.stderr)
         return 2
     print(describe(job, report))
     return 0

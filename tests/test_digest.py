@@ -68,10 +68,10 @@ def test_daily_digest_says_what_happened_yesterday(engine) -> None:
     assert "Enterprise · daily digest · Tue 24 Nov" in text
     assert "Mon 23 Nov · 4 activities" in text
     assert "<@U0REP1> — *3* (call 2 · visit 1)" in text
-    assert "<@U0REP2> — *1* (demo 1) · won 1 (12,500)" in text
+    assert "<@U0REP2> — *1* (demo 1) · won 1 ($12,500)" in text
     assert "*New claims* (1)\n• *Acme Corp* — <@U0REP1>" in text
     assert "qualified → proposal" in text
-    assert ":trophy: *Globex* — 12,500" in text
+    assert ":trophy: *Globex* — $12,500" in text
     assert "*Expiring soon* (1)" in text and "Wed 25 Nov 00:00" in text
     assert "<@U0MGR1> → <@U0REP2>: closed Globex #grit" in text
     _valid(post.message)

@@ -149,7 +149,7 @@ def test_manager_sees_department_totals(org) -> None:
         ent = department(s, "Enterprise")
         won_at = in_week(s)  # the seed's win, at the start of this week: in this month too?
         in_month = won_at >= period("month", utcnow(), ent.timezone).start
-    won = "1 (10,000)" if in_month else "0 (0)"
+    won = "1 ($10,000)" if in_month else "0 ($0)"
     assert f"Open leads 3 · activities this week 3 · won this month {won} · expiring soon 2" in text
     assert "• <@U0REP1>: 2 activities this week, 2 open leads" in text
     assert "• <@U0REP2>: 1 activity this week, 1 open lead" in text

@@ -144,7 +144,7 @@ def test_stages_won_and_lost(org) -> None:
     assert "Only the owner <@U0REP1>" in reply.text
 
     reply = org.command("/lead", "won Initech 50k", user="U0MGR1")
-    assert "proposal → *won* — 50,000" in reply.text
+    assert "proposal → *won* — $50,000" in reply.text
     lead = lead_named(org, "initech")
     assert (lead.stage, lead.amount_cents, lead.expires_at) == ("won", 5_000_000, None)
 

@@ -235,9 +235,9 @@ def test_set_target_checks_permission_before_writing(company) -> None:
 def test_manager_sets_department_and_rep_targets(org) -> None:
     reply = org.command("/target", "set Enterprise revenue 50k", user="U0MGR1")
     assert reply.json()["response_type"] == "ephemeral"
-    assert "*Enterprise*'s monthly revenue target is now *50,000*" in reply.text
+    assert "*Enterprise*'s monthly revenue target is now *$50,000*" in reply.text
     reply = org.command("/target", "set Enterprise revenue 60000 month", user="U0MGR1")
-    assert "now *60,000* (was 50,000)" in reply.text
+    assert "now *$60,000* (was $50,000)" in reply.text
     reply = org.command("/target", "set <@U0REP1|ana> activities 40 week", user="U0MGR1")
     assert "<@U0REP1>'s weekly activities target is now *40*" in reply.text
     reply = org.command("/target", "set <@U0REP3|li> wins 3 quarter", user="U0ADMIN")
@@ -306,7 +306,7 @@ def test_show_draws_bars_and_only_managers_see_who_is_behind(org) -> None:
 
     rep_view = org.command("/target", "show", user="U0REP1")
     assert "Targets — Enterprise" in rep_view.text
-    assert "`█████░░░░░` 50% — 25,000 of 50,000" in rep_view.text
+    assert "`█████░░░░░` 50% — $25,000 of $50,000" in rep_view.text
     assert "<@U0REP1> *Activities* this month: `█████░░░░░` 50% — 3 of 6" in rep_view.text
     assert "<@U0REP2> *Wins* this quarter: `░░░░░░░░░░` 0% — 0 of 1000000" in rep_view.text
     assert "Behind pace" not in rep_view.text and "on pace" not in rep_view.text
@@ -326,7 +326,7 @@ def test_show_draws_bars_and_only_managers_see_who_is_behind(org) -> None:
 
     one = org.command("/target", "show <@U0REP1|ana>", user="U0REP2")
     assert "<@U0REP1> in *Enterprise*" in one.text and "3 of 6" in one.text
-    assert "25,000" not in one.text  # the department's target is not the rep's
+    assert "$25,000" not in one.text  # the department's target is not the rep's
 
 
 def test_show_without_targets_and_in_chinese(org) -> None:

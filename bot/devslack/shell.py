@@ -362,22 +362,38 @@ def run_shell(
         fake.stop()
 
 
-def demo(*, db_path: Path, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    """Build the demo company in a fresh SQLite file, show it, then open the shell."""
+def demo(
+    *,
+    db_path: Path,
+    fresh: bool = False,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    """Build the demo company in a SQLite file, show it, then open the shell.
+
+    A demo database from an earlier run is kept, with whatever was done in it, unless
+    ``fresh`` (``salesbot demo --fresh``, ``make demo FRESH=1``) asks to start over; the first
+    line says which of the two happened."""
     from bot.devslack import demo_data
 
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    for leftover in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
-        leftover.unlink(missing_ok=True)
+    kept = db_path.exists() and not fresh
+    if not kept:
+        for leftover in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+            leftover.unlink(missing_ok=True)
     settings = load_settings(database_url=f"sqlite:///{db_path}")
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    with session_scope(engine) as session:
-        summary = demo_data.seed(session)
+    if not kept:
+        with session_scope(engine) as session:
+            summary = demo_data.seed(session)
     shell, fake = start(settings, user=demo_data.ADMIN, channel=None, stdin=stdin, stdout=stdout)
     try:
-        shell.say(render.text("shell.demo_intro", None, path=str(db_path), **summary))
+        if kept:
+            shell.say(render.text("shell.demo_kept", None, path=str(db_path)))
+        else:
+            shell.say(render.text("shell.demo_intro", None, path=str(db_path), **summary))
         shell.command("/sales dept")
         shell.command("/sales help")
         for job in ("daily-digest", "weekly-digest", "agenda"):

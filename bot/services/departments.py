@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import bindparam, func, literal, text, union_all
+from sqlalchemy import bindparam, func, literal, text, union_all, update
 from sqlmodel import Session, select
 
 from bot.render import LOCALES
 from bot.schedule import parse_time, parse_weekly
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.store.models import Department, Lead, Member, Setting, utcnow
+from bot.store.locks import lock_lead, lock_member
+from bot.store.models import Department, Lead, Member, OwnershipEvent, Setting, utcnow
 from bot.store.prepared import Prepared
 
 ROLES = ("rep", "manager")
@@ -88,6 +90,22 @@ def find_department(session: Session, name: str) -> Department:
         known = list(session.exec(select(Department.name).order_by(Department.name)))
         raise NotFound("department_not_found", name=name, known=known)
     return department
+
+
+def lock_department(session: Session, department: Department) -> Department:
+    """Lock the department's row until the transaction ends (an ``UPDATE`` of it, as in
+    :mod:`bot.store.locks`) and return it as committed now, so that a change checks its rules
+    (``warn_days`` below ``claim_days``) against the other settings as they are."""
+    session.execute(
+        update(Department)
+        .where(Department.id == department.id)
+        .values(updated_at=Department.updated_at)
+    )
+    return session.exec(
+        select(Department)
+        .where(Department.id == department.id)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def managers_of(session: Session, department: Department) -> list[str]:
@@ -196,6 +214,18 @@ def reader_for(
     return found.locale or default_locale, found.zone or default_zone
 
 
+#: The company's currency (the setup file's ``currency``), read on every request.
+_CURRENCY_QUERY = Prepared(select(Setting.value).where(Setting.key == bindparam("key")))
+
+
+def company_currency(session: Session) -> str | None:
+    """The ISO 4217 code the setup file gave, or None (then amounts are in USD).
+
+    Runs on every request, so it is one prepared read, like :func:`locale_for`."""
+    found = _CURRENCY_QUERY.first(session.connection(), key="currency")
+    return found and found.value
+
+
 # ── permissions ──────────────────────────────────────────────────────────────────────────────
 
 
@@ -223,13 +253,39 @@ def require_manager_or_admin(session: Session, user_id: str, department: Departm
 # ── validation shared by Slack commands and the setup file ───────────────────────────────────
 
 
-def parse_option(key: str, value: Any) -> Any:
-    """Check one department setting; returns the value to store or raises InvalidInput."""
+#: Whole-number settings: (lowest, highest) allowed. ``warn_days`` is further below
+#: ``claim_days``; ``max_leads_per_rep`` 0 means no cap.
+RANGES: dict[str, tuple[int, int]] = {
+    "claim_days": (1, 365),
+    "warn_days": (0, 364),
+    "max_leads_per_rep": (0, 10_000),
+}
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    """The IANA names this system knows (``America`` alone is a folder, not a zone)."""
+    return frozenset(available_timezones())
+
+
+def parse_option(key: str, value: Any, *, current: dict[str, Any] | None = None) -> Any:
+    """Check one department setting; returns the value to store or raises InvalidInput.
+
+    The one check for `/sales dept set` and the setup file alike. ``current`` holds the
+    department's other settings as they will be (``claim_days``, ``warn_days``), so that
+    ``warn_days`` stays below ``claim_days`` whichever of the two changes. The refusal
+    (``bad_option``) names the setting, the allowed range (``low``/``high``) and an example.
+    """
     if key not in OPTIONS:
         raise InvalidInput("unknown_option", key=key, options=list(OPTIONS))
     text = str(value).strip()
+    low, high = RANGES.get(key, (None, None))
     try:
+        if isinstance(value, bool):
+            raise ValueError(text)
         if key == "timezone":
+            if text not in _timezones():
+                raise ValueError(text)
             ZoneInfo(text)
             return text
         if key == "locale":
@@ -244,12 +300,24 @@ def parse_option(key: str, value: Any) -> Any:
             else:
                 parse_weekly(text)
             return text.lower()
-        number = int(text)
-        if number < 0 or (key == "claim_days" and number < 1):
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(text)
+        number = int(value) if isinstance(value, (int, float)) else int(text, 10)
+        if not low <= number <= high:  # type: ignore[operator]
+            raise ValueError(text)
+        # Within its own range; now beside the other one (the refusal names the narrower range).
+        other = (current or {}).get("claim_days" if key == "warn_days" else "warn_days")
+        if key == "warn_days" and isinstance(other, int) and number >= other:
+            high = max(low, other - 1)
+            raise ValueError(text)
+        if key == "claim_days" and isinstance(other, int) and number <= other:
+            low = min(high, other + 1)
             raise ValueError(text)
         return number
-    except (ValueError, ZoneInfoNotFoundError):
-        raise InvalidInput("bad_option", key=key, value=text, expected=OPTIONS[key]) from None
+    except (ValueError, OverflowError, ZoneInfoNotFoundError):
+        raise InvalidInput(
+            "bad_option", key=key, value=text, expected=OPTIONS[key], low=low, high=high
+        ) from None
 
 
 def check_user_id(user_id: str) -> str:
@@ -331,7 +399,9 @@ def set_option(
         return set_stage_weights(session=session, actor=actor, name=name, value=value)
     department = find_department(session, name)
     require_admin(session, actor)
-    parsed = parse_option(key, value)
+    department = lock_department(session, department)
+    current = {"claim_days": department.claim_days, "warn_days": department.warn_days}
+    parsed = parse_option(key, value, current=current)
     setattr(department, key, parsed)
     department.updated_at = utcnow()
     session.add(department)
@@ -359,19 +429,123 @@ def _place_member(
     return member
 
 
-def require_no_leads(session: Session, user_id: str, department: Department | None) -> None:
-    """Refuse to take someone out of their department while they own leads there: an owner is
-    a member of the lead's department (the database holds that rule too)."""
-    owned = session.exec(
+def open_lead_count(session: Session, user_id: str) -> int:
+    """How many leads the user owns (won ones included: a won lead stays with its owner, and
+    the database keeps every owner a member of the lead's department)."""
+    return session.exec(
         select(func.count()).select_from(Lead).where(Lead.owner_id == user_id)
     ).one()
+
+
+def require_no_leads(
+    session: Session, user_id: str, department: Department | None, *, move: bool = False
+) -> None:
+    """Refuse to take someone out of their department while they own leads there: an owner is
+    a member of the lead's department (the database holds that rule too). The refusal says how
+    to say what happens to the leads (``leads to @someone`` or ``leads to pool``)."""
+    owned = open_lead_count(session, user_id)
     if owned:
         raise Conflict(
             "member_has_leads",
             user=user_id,
             count=owned,
             department=department.name if department else "?",
+            move=move,
         )
+
+
+#: Where a leaving member's leads go: another member of their department, or the pool.
+POOL = "pool"
+#: For a move: the leads move with the member to their new department.
+KEEP = "keep"
+
+
+def _lock_members(session: Session, *user_ids: str) -> None:
+    """Lock member rows in one order (by id), so two hand-overs never wait in a circle."""
+    for user_id in sorted(set(user_ids)):
+        lock_member(session, user_id)
+
+
+def _hand_over_leads(
+    session: Session,
+    *,
+    actor: str,
+    member: Member,
+    leads_to: str | None,
+    department: Department,
+    new_department: Department | None = None,
+) -> int:
+    """Before ``member`` leaves ``department``: every lead they own goes to ``leads_to`` (a
+    member of ``department``), to the pool, or with them (:data:`KEEP`, a move only). Runs in
+    the caller's transaction: each lead is locked and its owner re-checked, and each change is
+    an ownership event (the audit line ``/lead history`` shows). Returns how many moved.
+
+    A lead handed to another member is a fresh claim for them (like ``/lead transfer``; a
+    won lead does not expire) and is not counted against their ``max_leads_per_rep``: the
+    manager or admin chose to hand it over. A kept lead keeps its expiry.
+    """
+    owned = list(
+        session.exec(select(Lead.id).where(Lead.owner_id == member.user_id).order_by(Lead.id))
+    )
+    if not owned:
+        return 0
+    if leads_to is None:
+        require_no_leads(session, member.user_id, department, move=new_department is not None)
+    if leads_to not in (POOL, KEEP):
+        check_user_id(leads_to)
+        heir = session.exec(
+            select(Member)
+            .where(Member.user_id == leads_to)
+            .execution_options(populate_existing=True)
+        ).first()
+        if leads_to == member.user_id or heir is None or heir.department_id != department.id:
+            raise InvalidInput("heir_not_in_department", user=leads_to, department=department.name)
+    if leads_to == KEEP and new_department is None:
+        raise InvalidInput("dept_usage", action="remove")
+    now = utcnow()
+    moved: list[Lead] = []
+    for lead_id in owned:
+        lead = lock_lead(session, lead_id)
+        if lead is None or lead.owner_id != member.user_id:
+            continue  # changed hands meanwhile
+        event = OwnershipEvent(
+            lead_id=lead.id,
+            actor_id=actor,
+            at=now,
+            from_owner=lead.owner_id,
+            from_department_id=lead.department_id,
+            action="release" if leads_to == POOL else "transfer",
+        )
+        if leads_to == POOL:
+            lead.owner_id = lead.department_id = None
+            lead.expires_at = lead.warned_at = None
+        elif leads_to == KEEP:
+            event.to_owner, event.to_department_id = member.user_id, new_department.id
+            lead.owner_id = lead.department_id = None  # back once the member has moved
+            moved.append(lead)
+        else:
+            event.to_owner, event.to_department_id = leads_to, department.id
+            lead.owner_id = leads_to
+            lead.claimed_at = now
+            lead.expires_at = (
+                None if lead.stage == "won" else now + timedelta(days=department.claim_days)
+            )
+            lead.warned_at = None
+        lead.updated_at = now
+        session.add(lead)
+        session.add(event)
+    session.flush()
+    if moved:
+        # The member's new department is written first; the kept leads follow in the same
+        # transaction (the owner/department foreign key is checked per statement).
+        member.department_id = new_department.id
+        session.add(member)
+        session.flush()
+        for lead in moved:
+            lead.owner_id, lead.department_id = member.user_id, new_department.id
+            session.add(lead)
+        session.flush()
+    return len(owned)
 
 
 def add_member(
@@ -392,21 +566,80 @@ def add_member(
 
 
 def remove_member(
-    *, session: Session, actor: str, name: str, user_id: str
-) -> tuple[Department, Member]:
+    *, session: Session, actor: str, name: str, user_id: str, leads_to: str | None = None
+) -> tuple[Department, Member, int]:
+    """Take a member out of their department (returns it, the member, and how many leads
+    were handed over). When they own leads, the caller says where the
+    leads go (``leads_to``: another member of the department, or :data:`POOL`); without it
+    the removal is refused and nothing changes. One transaction: the member row is locked, and
+    their leads are handed over lead by lead (:func:`_hand_over_leads`)."""
     department = find_department(session, name)
     check_user_id(user_id)
     require_manager_or_admin(session, actor, department)
-    member = session.get(Member, user_id)
+    _lock_members(session, user_id, *([leads_to] if leads_to not in (None, POOL, KEEP) else []))
+    member = session.exec(
+        select(Member).where(Member.user_id == user_id).execution_options(populate_existing=True)
+    ).first()
     if member is None or member.department_id != department.id:
+        session.rollback()
         raise NotFound("member_not_in_department", user=user_id, department=department.name)
-    if member.role == "manager":
+    if member.role == "manager" and not is_admin(session, actor):
+        session.rollback()
         require_admin(session, actor)
-    require_no_leads(session, user_id, department)
+    try:
+        handed = _hand_over_leads(
+            session, actor=actor, member=member, leads_to=leads_to, department=department
+        )
+    except Exception:
+        session.rollback()
+        raise
     member.department_id, member.role, member.updated_at = None, None, utcnow()
     session.add(member)
     session.commit()
-    return department, member
+    return department, member, handed
+
+
+def move_member(
+    *, session: Session, actor: str, user_id: str, name: str, leads_to: str | None = None
+) -> tuple[Department, Department | None, Member, int]:
+    """``/sales dept move @user <department> [leads to @user|pool|keep]`` (admins): a member
+    changes department in one step, keeping their role (someone in no department yet joins as
+    a rep). When they own leads the caller says where the leads go: another member of their
+    old department, the pool, or :data:`KEEP` (``leads to`` the member themself also means
+    keep): the leads move with them to the new department, their expiry unchanged. Returns
+    (new department, old department, member, leads handed over)."""
+    target = find_department(session, name)
+    check_user_id(user_id)
+    require_admin(session, actor)
+    if leads_to == user_id:
+        leads_to = KEEP
+    _lock_members(session, user_id, *([leads_to] if leads_to not in (None, POOL, KEEP) else []))
+    member = session.exec(
+        select(Member).where(Member.user_id == user_id).execution_options(populate_existing=True)
+    ).first() or Member(user_id=user_id)
+    old = session.get(Department, member.department_id) if member.department_id else None
+    if old is not None and old.id == target.id:
+        session.rollback()
+        raise Conflict("already_in_department", user=user_id, department=target.name)
+    handed = 0
+    try:
+        if old is not None:
+            handed = _hand_over_leads(
+                session,
+                actor=actor,
+                member=member,
+                leads_to=leads_to,
+                department=old,
+                new_department=target,
+            )
+    except Exception:
+        session.rollback()
+        raise
+    member.department_id, member.role = target.id, member.role or "rep"
+    member.updated_at = utcnow()
+    session.add(member)
+    session.commit()
+    return target, old, member, handed
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.render import LOCALES
+from bot.money import parse_currency
 from bot.services.departments import (
     OPTIONS,
     STAGE_WEIGHT_DEFAULTS,
     STAGE_WEIGHTS_EXAMPLE,
     check_channel,
     name_key,
+    open_lead_count,
     parse_option,
     parse_stage_weights,
     require_no_leads,
@@ -35,13 +36,23 @@ from bot.services.leads import MAIL_PROVIDER_PREFIX, mail_providers
 from bot.services.names import domain_key
 from bot.store.models import Department, Member, Setting, utcnow
 
-TOP_KEYS = ("timezone", "locale", "admins", "free_mail_domains", "department")
+TOP_KEYS = ("timezone", "locale", "currency", "admins", "free_mail_domains", "department")
 MAX_SETTING_KEY = 64  # setting.key
 DEPARTMENT_KEYS = ("name", "channel", "managers", "reps", *OPTIONS, "stage_weights")
 
 
 class SetupError(InvalidInput):
-    """The setup file is wrong; ``data`` names the key and the line."""
+    """The setup file is wrong; ``data`` names the key and the line.
+
+    ``errors`` holds every problem of the file, in line order (this one is the first), so that
+    ``salesbot setup`` reports them all at once instead of one per run.
+    """
+
+    errors: list[SetupError]
+
+    def __init__(self, template: str, **data: Any) -> None:
+        super().__init__(template, **data)
+        self.errors = [self]
 
 
 @dataclass
@@ -78,16 +89,36 @@ def _line_of(text: str, key: str, department_index: int | None) -> int:
     return start + 1
 
 
-def _user_list(value: Any, *, key: str, line: int) -> list[str]:
+class _Problems:
+    """Collects the file's errors; ``check`` raises them all, first line first."""
+
+    def __init__(self) -> None:
+        self.found: list[SetupError] = []
+
+    def add(self, template: str, **data: Any) -> None:
+        self.found.append(SetupError(template, **data))
+
+    def check(self) -> None:
+        if self.found:
+            ordered = sorted(self.found, key=lambda e: e.data.get("line", 0))
+            ordered[0].errors = ordered
+            raise ordered[0]
+
+
+def _user_list(value: Any, *, key: str, line: int, problems: _Problems) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise SetupError("setup_not_user_list", key=key, line=line)
-    bad = next((v for v in value if not valid_user_id(v.strip())), None)
-    if bad is not None:
-        raise SetupError("setup_bad_user", key=key, line=line, value=bad)
-    return [v.strip() for v in value]
+        problems.add("setup_not_user_list", key=key, line=line)
+        return []
+    good = []
+    for raw in value:
+        if valid_user_id(raw.strip()):
+            good.append(raw.strip())
+        else:
+            problems.add("setup_bad_user", key=key, line=line, value=raw)
+    return good
 
 
-def _mail_domains(text: str, value: Any) -> list[str]:
+def _mail_domains(text: str, value: Any, problems: _Problems) -> list[str]:
     """``free_mail_domains = ["corp-mail.cn"]``: more mail providers whose domain is never a
     customer key (:func:`bot.services.names.is_mail_provider`), as registrable domains."""
     line = _line_of(text, "free_mail_domains", None)
@@ -96,41 +127,61 @@ def _mail_domains(text: str, value: Any) -> list[str]:
     for item in values:
         domain = domain_key(item) if isinstance(item, str) else None
         if domain is None or len(MAIL_PROVIDER_PREFIX + domain) > MAX_SETTING_KEY:
-            raise SetupError(
+            problems.add(
                 "setup_bad_value",
                 key="free_mail_domains",
                 line=line,
                 value=str(item),
-                expected='free_mail_domains = ["corp-mail.cn"]',
+                expected='["corp-mail.cn"]',
             )
-        domains.append(domain)
+        else:
+            domains.append(domain)
     return sorted(set(domains))
 
 
-def parse_setup(text: str) -> dict[str, Any]:
-    """Parse and check the whole file before anything is written."""
+#: Settings as a department gets them when neither the file nor the database says otherwise.
+_DEFAULTS = {"claim_days": 14, "warn_days": 3}
+
+
+def parse_setup(text: str, session: Session | None = None) -> dict[str, Any]:
+    """Parse and check the whole file before anything is written; every problem is reported,
+    each with its line (:class:`SetupError` ``errors``).
+
+    With a ``session``, the file is also checked against the database: ``warn_days`` below
+    ``claim_days`` counting a department's stored value for the one the file leaves out, and
+    no rep or manager who owns open leads moved to another department (reassign or release
+    their leads first; setup never moves leads)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SetupError("setup_syntax", detail=str(error)) from None
+    problems = _Problems()
     for key in data:
         if key not in TOP_KEYS:
-            raise SetupError("setup_unknown_key", key=key, line=_line_of(text, key, None))
+            problems.add("setup_unknown_key", key=key, line=_line_of(text, key, None))
     if "timezone" in data:
-        _option(text, "timezone", data["timezone"], None)
-    if "locale" in data and data["locale"] not in LOCALES:
-        raise SetupError(
-            "setup_bad_value",
-            key="locale",
-            line=_line_of(text, "locale", None),
-            value=str(data["locale"]),
-            expected=OPTIONS["locale"],
-        )
+        data["timezone"] = _option(text, "timezone", data["timezone"], None, problems)
+    if "locale" in data:
+        data["locale"] = _option(text, "locale", data["locale"], None, problems)
+    if "currency" in data:
+        try:
+            data["currency"] = parse_currency(data["currency"])
+        except ServiceError:
+            problems.add(
+                "setup_bad_value",
+                key="currency",
+                line=_line_of(text, "currency", None),
+                value=str(data["currency"]),
+                expected='"CNY"',
+            )
     data["admins"] = _user_list(
-        data.get("admins", []), key="admins", line=_line_of(text, "admins", None)
+        data.get("admins", []),
+        key="admins",
+        line=_line_of(text, "admins", None),
+        problems=problems,
     )
     if "free_mail_domains" in data:
-        data["free_mail_domains"] = _mail_domains(text, data["free_mail_domains"])
+        data["free_mail_domains"] = _mail_domains(text, data["free_mail_domains"], problems)
     departments = data.get("department", [])
     if not isinstance(departments, list):
         raise SetupError("setup_syntax", detail="[[department]]")
@@ -139,74 +190,144 @@ def parse_setup(text: str) -> dict[str, Any]:
     for index, entry in enumerate(departments):
         for key in entry:
             if key not in DEPARTMENT_KEYS:
-                raise SetupError("setup_unknown_key", key=key, line=_line_of(text, key, index))
+                problems.add("setup_unknown_key", key=key, line=_line_of(text, key, index))
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise SetupError("setup_missing_name", line=_line_of(text, "name", index))
-        if name_key(name) in seen_names:
-            raise SetupError(
+            problems.add("setup_missing_name", line=_line_of(text, "name", index))
+            name = f"#{index + 1}"
+        elif name_key(name) in seen_names:
+            problems.add(
                 "setup_duplicate_department", name=name, line=_line_of(text, "name", index)
             )
-        seen_names[name_key(name)] = index
+        else:
+            seen_names[name_key(name)] = index
+        existing = (
+            session.exec(select(Department).where(Department.name_key == name_key(name))).first()
+            if session is not None
+            else None
+        )
         if "channel" in entry:
             try:
                 check_channel(str(entry["channel"]))
             except ServiceError:
-                raise SetupError(
+                problems.add(
                     "setup_bad_value",
                     key="channel",
                     line=_line_of(text, "channel", index),
                     value=str(entry["channel"]),
-                    expected="C0123ABCD",
-                ) from None
-        for key in OPTIONS:
-            if key in entry:
-                entry[key] = _option(text, key, entry[key], index)
+                    expected='"C0123ABCD"',
+                )
+        # warn_days stays below claim_days; a value the file leaves out is the department's
+        # stored one (or the default). When both are in the file, warn_days gets the error.
+        stored = {
+            key: getattr(existing, key) if existing is not None else default
+            for key, default in _DEFAULTS.items()
+        }
+        claim_checked: int | None = None
+        for key in sorted(OPTIONS, key=lambda k: k != "claim_days"):
+            if key not in entry:
+                continue
+            if key == "claim_days":
+                current = {} if "warn_days" in entry else {"warn_days": stored["warn_days"]}
+            elif key == "warn_days":
+                claim = claim_checked if "claim_days" in entry else stored["claim_days"]
+                current = {"claim_days": claim} if claim is not None else {}
+            else:
+                current = {}
+            before = len(problems.found)
+            entry[key] = _option(text, key, entry[key], index, problems, current=current)
+            if key == "claim_days":  # an invalid claim_days is no yardstick for warn_days
+                claim_checked = entry[key] if len(problems.found) == before else None
         if "stage_weights" in entry:
-            entry["stage_weights"] = _stage_weights(text, entry["stage_weights"], index)
+            entry["stage_weights"] = _stage_weights(text, entry["stage_weights"], index, problems)
         for role_key in ("managers", "reps"):
             line = _line_of(text, role_key, index)
-            entry[role_key] = _user_list(entry.get(role_key, []), key=role_key, line=line)
+            entry[role_key] = _user_list(
+                entry.get(role_key, []), key=role_key, line=line, problems=problems
+            )
             for user in entry[role_key]:
                 if user in seen_members:
-                    raise SetupError(
+                    problems.add(
                         "setup_member_twice",
                         user=user,
                         first=seen_members[user],
                         second=name,
                         line=line,
                     )
+                    continue
                 seen_members[user] = name
+                if session is not None:
+                    _check_move(session, user, existing, line, problems)
+    problems.check()
     data["department"] = departments
     return data
 
 
-def _option(text: str, key: str, value: Any, index: int | None) -> Any:
+def _check_move(
+    session: Session, user: str, target: Department | None, line: int, problems: _Problems
+) -> None:
+    """A member who owns open leads is not moved to another department by the setup file."""
+    member = session.get(Member, user)
+    if member is None or member.department_id is None:
+        return
+    if target is not None and member.department_id == target.id:
+        return
+    owned = open_lead_count(session, user)
+    if owned:
+        current = session.get(Department, member.department_id)
+        problems.add(
+            "setup_member_has_leads",
+            user=user,
+            count=owned,
+            department=current.name if current else "?",
+            line=line,
+        )
+
+
+def _option(
+    text: str,
+    key: str,
+    value: Any,
+    index: int | None,
+    problems: _Problems,
+    *,
+    current: dict[str, Any] | None = None,
+) -> Any:
     try:
-        return parse_option(key, value)
-    except ServiceError:
-        raise SetupError(
+        return parse_option(key, value, current=current)
+    except ServiceError as error:
+        problems.add(
             "setup_bad_value",
             key=key,
             line=_line_of(text, key, index),
             value=str(value),
-            expected=OPTIONS[key],
-        ) from None
+            expected=_example(key),
+            low=error.data.get("low"),
+            high=error.data.get("high"),
+        )
+        return value
 
 
-def _stage_weights(text: str, value: Any, index: int) -> dict[str, float]:
+def _example(key: str) -> str:
+    """How the value is written in the file: strings quoted, numbers bare."""
+    example = OPTIONS[key].split(" | ")[0]
+    return example if example.isdigit() else f'"{example}"'
+
+
+def _stage_weights(text: str, value: Any, index: int, problems: _Problems) -> dict[str, float]:
     """``stage_weights = { qualified = 0.25, … }``: open stages, each 0–1; the stages a file
     leaves out get the defaults (the file says the whole truth each time it is run)."""
     try:
         return STAGE_WEIGHT_DEFAULTS | parse_stage_weights(value)
     except ServiceError:
-        raise SetupError(
+        problems.add(
             "setup_bad_value",
             key="stage_weights",
             line=_line_of(text, "stage_weights", index),
             value=str(value),
             expected=STAGE_WEIGHTS_EXAMPLE,
-        ) from None
+        )
+        return dict(STAGE_WEIGHT_DEFAULTS)
 
 
 def _store_mail_domains(session: Session, domains: list[str]) -> None:
@@ -223,10 +344,10 @@ def _store_mail_domains(session: Session, domains: list[str]) -> None:
 
 def import_setup(*, session: Session, text: str) -> SetupResult:
     """Apply a setup file in one transaction (all or nothing)."""
-    data = parse_setup(text)
+    data = parse_setup(text, session)
     result = SetupResult()
     now = utcnow()
-    for key in ("timezone", "locale"):
+    for key in ("timezone", "locale", "currency"):
         if key in data:
             row = session.get(Setting, key) or Setting(key=key, value="")
             row.value = str(data[key])
@@ -269,7 +390,7 @@ def import_setup(*, session: Session, text: str) -> SetupResult:
             for user_id in entry[key]:
                 member = session.get(Member, user_id) or Member(user_id=user_id)
                 if member.department_id not in (None, department.id):
-                    require_no_leads(
+                    require_no_leads(  # checked in parse_setup; kept for a concurrent claim
                         session, user_id, session.get(Department, member.department_id)
                     )
                 member.department_id, member.role, member.updated_at = department.id, role, now

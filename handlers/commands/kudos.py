@@ -59,7 +59,11 @@ def kudos_command(
     words = text.split()
     actor = command["user_id"]
     if not words or is_help(words):
-        ack(**render.message("help.kudos", locale).ephemeral())
+        ack(
+            **render.message(
+                "help.kudos", locale, allowance=svc.daily_allowance(session)
+            ).ephemeral()
+        )
         return
     sub = words[0].lower()
     if sub in ("top", "排行", "排行榜"):

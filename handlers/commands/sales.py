@@ -13,7 +13,26 @@ from bot.services import reports
 from handlers.parsing import as_channel_mention, as_user, channel_id, is_help, tokens
 from jobs import exports, posts
 
-DEPT_ACTIONS = ("list", "show", "create", "rename", "channel", "add", "remove", "set")
+DEPT_ACTIONS = ("list", "show", "create", "rename", "channel", "add", "remove", "set", "move")
+
+
+def leads_clause(words: list[str]) -> tuple[list[str], str | None, bool]:
+    """Split a trailing ``leads to @user|pool`` / ``leads keep`` off ``words``: (the words
+    before it, ``POOL``/``KEEP``/a user id or None, whether the clause was well formed)."""
+    lowered = [w.lower() for w in words]
+    if "leads" not in lowered:
+        return words, None, True
+    at = lowered.index("leads")
+    head, tail = words[:at], lowered[at + 1 :]
+    if tail == ["keep"]:
+        return head, svc.KEEP, True
+    if len(tail) == 2 and tail[0] == "to":
+        if tail[1] == "pool":
+            return head, svc.POOL, True
+        user = as_user(words[at + 2])
+        if user:
+            return head, user, True
+    return head, None, False
 
 
 def register(app: App) -> None:
@@ -76,25 +95,60 @@ def dept(args: list[str], *, actor: str, session: Session, locale: str) -> rende
             session=session, actor=actor, name=name, channel=channel_id(rest[1])
         )
         return render.message("dept.channel_set", locale, department=department)
-    if action in ("add", "remove") and len(rest) >= 2:
-        users = [u for u in map(as_user, rest[1:]) if u]
-        roles = [t.lower() for t in rest[1:] if as_user(t) is None]
-        role = roles[0] if roles else "rep"
-        if not users or len(roles) > 1:
+    if action == "move":
+        words, leads_to, ok = leads_clause(rest)
+        user = as_user(words[0]) if words else None
+        if not ok or user is None or len(words) < 2:
             return render.message("errors.dept_usage", locale, action=action)
-        done = []
+        department, old, member, leads = svc.move_member(
+            session=session,
+            actor=actor,
+            user_id=user,
+            name=" ".join(words[1:]),
+            leads_to=leads_to,
+        )
+        return render.message(
+            "dept.moved",
+            locale,
+            department=department,
+            old=old,
+            user=member.user_id,
+            role=member.role,
+            leads=leads,
+            leads_to=svc.KEEP if leads_to == member.user_id else leads_to,
+        )
+    if action in ("add", "remove") and len(rest) >= 2:
+        words, leads_to, ok = leads_clause(rest) if action == "remove" else (rest, None, True)
+        users = [u for u in map(as_user, words[1:]) if u]
+        roles = [t.lower() for t in words[1:] if as_user(t) is None]
+        role = roles[0] if roles else "rep"
+        if not ok or not users or len(roles) > 1 or leads_to == svc.KEEP:
+            return render.message("errors.dept_usage", locale, action=action)
+        done, handed = [], 0
         for user in users:
             if action == "add":
                 department, member = svc.add_member(
                     session=session, actor=actor, name=name, user_id=user, role=role
                 )
             else:
-                department, member = svc.remove_member(
-                    session=session, actor=actor, name=name, user_id=user
+                department, member, leads = svc.remove_member(
+                    session=session, actor=actor, name=name, user_id=user, leads_to=leads_to
                 )
+                handed += leads
             done.append(member.user_id)
-        template = "dept.added" if action == "add" else "dept.removed"
-        return render.message(template, locale, department=department, users=done, role=role)
+        if action == "add":
+            return render.message(
+                "dept.added", locale, department=department, users=done, role=role
+            )
+        return render.message(
+            "dept.removed",
+            locale,
+            department=department,
+            users=done,
+            role=role,
+            leads=handed,
+            leads_to=leads_to,
+        )
     if action == "set" and len(rest) >= 3:
         department, value = svc.set_option(
             session=session,
