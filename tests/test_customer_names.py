@@ -3,9 +3,14 @@ apostrophes, look-alike letters, short Chinese names, names with nothing left, b
 
 from __future__ import annotations
 
-from sqlmodel import func, select
+import io
 
-from bot.services.names import is_mail_provider, split_company
+from sqlmodel import Session, func, select
+
+from bot.config import load_settings
+from bot.devslack.shell import run_shell
+from bot.services.names import core_key, is_mail_provider, name_key, skeleton, split_company
+from bot.services.setup import import_setup
 from bot.store.models import Lead, Setting
 from tests.conftest import SETUP_TOML, import_setup_text
 from tests.leads_support import db, lead_named
@@ -110,8 +115,6 @@ def test_short_chinese_names_branches_and_places_get_the_warning(org) -> None:
 
 
 def test_core_key_and_skeleton() -> None:
-    from bot.services.names import core_key, name_key, skeleton
-
     assert skeleton(name_key("Асmе Corp")) == "acme" != name_key("Асmе Corp")
     assert core_key("华为技术（深圳）有限公司") == "华为技术"
     assert core_key("华为技术有限公司 北京分公司") == "华为技术"
@@ -155,14 +158,6 @@ def test_a_bare_mention_is_told_to_pick_the_person_from_the_menu(org) -> None:
 
 
 def test_the_shell_says_how_to_type_a_mention(engine, db_url) -> None:
-    import io
-
-    from sqlmodel import Session
-
-    from bot.config import load_settings
-    from bot.devslack.shell import run_shell
-    from bot.services.setup import import_setup
-
     with Session(engine) as session:
         import_setup(session=session, text=SETUP_TOML)
     out = io.StringIO()

@@ -281,7 +281,11 @@ def skeleton(key: str) -> str:
 
 def is_han(char: str) -> bool:
     """A Chinese character (CJK unified ideographs and their extensions)."""
-    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf" or char >= "\U00020000"
+    return (
+        "\u4e00" <= char <= "\u9fff"
+        or "\u3400" <= char <= "\u4dbf"
+        or "\U00020000" <= char <= "\U0003134f"
+    )
 
 
 _BRACKETED = re.compile(r"[(（\[【〔][^)）\]】〕]*[)）\]】〕]")
