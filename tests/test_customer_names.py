@@ -168,3 +168,18 @@ def test_the_shell_says_how_to_type_a_mention(engine, db_url) -> None:
     assert "In the terminal shell (`salesbot shell` or `salesbot demo`), type `<@U0REP2>`" in (
         out.getvalue()
     )
+
+
+def test_a_long_new_name_in_the_log_modal_is_refused_naming_the_limit(org) -> None:
+    from tests.test_log import _open_modal, _submit, _suggest
+
+    view = _open_modal(org, "U0REP1")
+    options = _suggest(org, "U0REP1", view)("company", "company", "Long" * 40)
+    assert [o["text"]["text"] for o in options] == [
+        "Too long: a new company's name can have at most 146 characters here. Type a shorter name."
+    ]
+    reply = _submit(org, "U0REP1", view, {"kind": "call", "company": "Long" * 40})
+    errors = reply.json()["errors"]
+    assert list(errors) == ["company"] and "at most 146 characters" in errors["company"]
+    with db(org) as session:
+        assert session.exec(select(func.count()).select_from(Lead)).one() == 0
