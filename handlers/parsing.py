@@ -24,8 +24,9 @@ def tokens(text: str | None) -> list[str]:
     ``Ben "Big" Foods``), so only a quote that opens a word is a quote: ``"``, ``'`` or ``“``
     at the start of a word runs to the same quote (``”`` for ``“``) at the end of a word, and
     the argument is what lies between. Any other quote, and every backslash, is part of the
-    word. A word that opens with ``"`` or ``“`` and is never closed is an error that says so;
-    one that opens with ``'`` and is never closed is taken as it is (``'s-Hertogenbosch``).
+    word. A word that opens with ``"`` and is never closed is an error that says so; one that
+    opens with ``'`` or ``“`` and is never closed at the end of a word is taken as it is
+    (``'s-Hertogenbosch``, ``“华为”技术``: Chinese quotes often end inside a name).
     Words split on spaces, tabs and newlines only, so a full-width space stays inside a word.
     """
     text = text or ""
@@ -43,7 +44,7 @@ def tokens(text: str | None) -> list[str]:
             words.append(text[i + 1 : stop])
             i = stop + 1
             continue
-        if close is not None and close != "'":
+        if close == '"':
             raise InvalidInput("unbalanced_quotes", text=text)
         start = i
         while i < end and text[i] not in _SPACE:

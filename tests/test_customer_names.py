@@ -3,9 +3,14 @@ apostrophes, look-alike letters, short Chinese names, names with nothing left, b
 
 from __future__ import annotations
 
-from sqlmodel import func, select
+import io
 
-from bot.services.names import is_mail_provider, split_company
+from sqlmodel import Session, func, select
+
+from bot.config import load_settings
+from bot.devslack.shell import run_shell
+from bot.services.names import core_key, is_mail_provider, name_key, skeleton, split_company
+from bot.services.setup import import_setup
 from bot.store.models import Lead, Setting
 from tests.conftest import SETUP_TOML, import_setup_text
 from tests.leads_support import db, lead_named
@@ -112,8 +117,6 @@ def test_short_chinese_names_branches_and_places_get_the_warning(org) -> None:
 
 
 def test_core_key_and_skeleton() -> None:
-    from bot.services.names import core_key, name_key, skeleton
-
     assert skeleton(name_key("Асmе Corp")) == "acme" != name_key("Асmе Corp")
     assert core_key("华为技术（深圳）有限公司") == "华为技术"
     assert core_key("华为技术有限公司 北京分公司") == "华为技术"
@@ -157,14 +160,6 @@ def test_a_bare_mention_is_told_to_pick_the_person_from_the_menu(org) -> None:
 
 
 def test_the_shell_says_how_to_type_a_mention(engine, db_url) -> None:
-    import io
-
-    from sqlmodel import Session
-
-    from bot.config import load_settings
-    from bot.devslack.shell import run_shell
-    from bot.services.setup import import_setup
-
     with Session(engine) as session:
         import_setup(session=session, text=SETUP_TOML)
     out = io.StringIO()
@@ -175,3 +170,18 @@ def test_the_shell_says_how_to_type_a_mention(engine, db_url) -> None:
     assert "In the terminal shell (`salesbot shell` or `salesbot demo`), type `<@U0REP2>`" in (
         out.getvalue()
     )
+
+
+def test_a_long_new_name_in_the_log_modal_is_refused_naming_the_limit(org) -> None:
+    from tests.test_log import _open_modal, _submit, _suggest
+
+    view = _open_modal(org, "U0REP1")
+    options = _suggest(org, "U0REP1", view)("company", "company", "Long" * 40)
+    assert [o["text"]["text"] for o in options] == [
+        "Too long: a new company's name can have at most 146 characters here. Type a shorter name."
+    ]
+    reply = _submit(org, "U0REP1", view, {"kind": "call", "company": "Long" * 40})
+    errors = reply.json()["errors"]
+    assert list(errors) == ["company"] and "at most 146 characters" in errors["company"]
+    with db(org) as session:
+        assert session.exec(select(func.count()).select_from(Lead)).one() == 0

@@ -71,7 +71,11 @@ ACTIVITY = Activity(
 
 SAMPLES = {
     "lead.claimed": dict(
-        lead=_lead(1), department=DEPT, similar=[_item(2), _item(3)], from_pool=True
+        lead=_lead(1),
+        department=DEPT,
+        similar=[_item(2), _item(3)],
+        from_pool=True,
+        mail_domain="gmail.com",
     ),
     "lead.owned": dict(lead="Acme", owner="U0REP1", department="Enterprise", since=NOW),
     "lead.already_yours": dict(lead="Acme", department="Enterprise", expires=NOW),

@@ -44,6 +44,7 @@ def test_apostrophes_and_quotes_inside_names_are_part_of_the_name() -> None:
     assert tokens('claim 5" Displays') == ["claim", '5"', "Displays"]
     assert tokens("claim “华为 技术” 谈") == ["claim", "华为 技术", "谈"]
     assert tokens("claim 's-Hertogenbosch Trading") == ["claim", "'s-Hertogenbosch", "Trading"]
+    assert tokens("claim “华为”技术 有限公司") == ["claim", "“华为”技术", "有限公司"]
     assert tokens(r"claim A\B") == ["claim", r"A\B"]
     with pytest.raises(InvalidInput):
         tokens('claim "Acme Corp')

@@ -359,8 +359,7 @@ def test_cli_is_plain_text_and_alembic_is_quiet(tmp_path) -> None:
     done = run_salesbot("setup", str(path), env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
-        "Setup applied: 2 departments created (Enterprise, SMB), 0 updated,"
-        " 5 members, 1 admin."
+        "Setup applied: 2 departments created (Enterprise, SMB), 0 updated, 5 members, 1 admin."
     )
     assert "INFO" not in done.stderr
     done = run_salesbot(

@@ -21,6 +21,7 @@ Rules, in one place:
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections import namedtuple
@@ -41,7 +42,6 @@ from bot.services.names import (
     MAX_NAME,
     Company,
     core_key,
-    is_han,
     name_key,
     skeleton,
     split_company,
@@ -378,13 +378,16 @@ class _KeyIndex:
     100,000 leads to about a millisecond instead of a full scan (see bench/near_duplicates.py).
 
     Chinese names have no spaces and are often shortened ("华为" for "华为技术有限公司"), so
-    fuzzy ratios miss them: a key with two Chinese characters or more is also found when it
-    contains, or is contained in, the query's run of Chinese characters. Keys are filed by each
-    pair of adjacent Chinese characters (:attr:`pairs`) and by themselves (:attr:`han_keys`).
+    fuzzy ratios miss them: a key of two Chinese characters or more, and nothing else, is also
+    found when it contains, or is contained in, a query of the same kind. Such keys are filed by
+    each pair of adjacent characters (:attr:`pairs`) and by themselves (:attr:`han_keys`). Keys
+    that mix in Latin letters or digits ("TCL科技", "华为3") are compared by fuzzy ratio only.
     """
 
     def __init__(self) -> None:
-        self.blocks: dict[str, tuple[list[str], list[int], list[str]]] = {}
+        self.blocks: dict[str, tuple[list[str], list[int]]] = {}
+        #: the key of each lead whose skeleton differs from it
+        self.shaped: dict[int, str] = {}
         self.pairs: dict[str, list[int]] = {}
         self.han_keys: dict[str, list[int]] = {}
         self.keys: dict[int, str] = {}
@@ -405,17 +408,20 @@ class _KeyIndex:
             for lead_id, key in rows:
                 if lead_id <= self.last_id:
                     continue
-                shape = skeleton(key)
+                shape = key
+                if not key.isascii():  # the loop runs once per lead: no calls on the way
+                    shape = skeleton(key)
+                    if shape != key:
+                        self.shaped[lead_id] = key
+                    if _CHINESE.fullmatch(key):
+                        self.keys[lead_id] = key
+                        self.han_keys.setdefault(key, []).append(lead_id)
+                        for pair in _pairs(key):
+                            self.pairs.setdefault(pair, []).append(lead_id)
                 for name in self.block_names(shape):
-                    shapes, ids, keys = self.blocks.setdefault(name, ([], [], []))
+                    shapes, ids = self.blocks.setdefault(name, ([], []))
                     shapes.append(shape)
                     ids.append(lead_id)
-                    keys.append(key)
-                if _han_count(key) >= 2:
-                    self.keys[lead_id] = key
-                    self.han_keys.setdefault(key, []).append(lead_id)
-                    for pair in _han_pairs(key):
-                        self.pairs.setdefault(pair, []).append(lead_id)
                 self.last_id = lead_id
 
     def matches(self, key: str, limit: int, *, same: str | None = None) -> list[tuple[int, float]]:
@@ -425,61 +431,48 @@ class _KeyIndex:
         shape = skeleton(key)
         found: dict[int, float] = {}
         for name in self.block_names(shape):
-            shapes, ids, keys = self.blocks.get(name, ((), (), ()))
-            for _match, score, i in process.extract(
+            shapes, ids = self.blocks.get(name, ((), ()))
+            for match, score, i in process.extract(
                 shape, shapes, scorer=fuzz.ratio, score_cutoff=SIMILARITY, limit=limit + 1
             ):
-                if keys[i] != same:
+                if self.shaped.get(ids[i], match) != same:
                     found[ids[i]] = max(score, found.get(ids[i], 0))
         for lead_id, score in self._containing(key, same, limit):
             found[lead_id] = max(score, found.get(lead_id, 0))
         return sorted(found.items(), key=lambda item: -item[1])[:limit]
 
     def _containing(self, key: str, same: str, limit: int) -> list[tuple[int, float]]:
-        """Keys of two Chinese characters or more inside ``key``, and keys that hold ``key``'s
-        Chinese characters; scored by how much of the longer key the shorter one covers."""
+        """Chinese keys inside ``key`` and Chinese keys that hold it, when ``key`` is Chinese;
+        scored by how much of the longer key the shorter one covers."""
+        if not _is_chinese(key):
+            return []
         hits: list[tuple[int, float]] = []
-        for run in _han_runs(key):
-            for size in range(min(len(run), _MAX_CONTAINED), 1, -1):
-                for start in range(len(run) - size + 1):
-                    part = run[start : start + size]
-                    if part != same:
-                        hits.extend((i, 100 * size / len(key)) for i in self.han_keys.get(part, ()))
-            if len(run) > _MAX_CONTAINED:
-                continue
-            postings = [self.pairs.get(pair, []) for pair in _han_pairs(run)]
-            shortest = min(postings, key=len) if postings else []
-            holders = [
-                (i, self.keys[i]) for i in shortest if run in self.keys[i] and self.keys[i] != same
-            ]
+        for size in range(min(len(key), _MAX_CONTAINED), 1, -1):
+            for start in range(len(key) - size + 1):
+                part = key[start : start + size]
+                if part != same:
+                    hits.extend((i, 100 * size / len(key)) for i in self.han_keys.get(part, ()))
+        if len(key) <= _MAX_CONTAINED:
+            shortest = min((self.pairs.get(pair, []) for pair in _pairs(key)), key=len)
+            holders = [(i, self.keys[i]) for i in shortest if key in self.keys[i]]
+            holders = [(i, other) for i, other in holders if other != same]
             holders.sort(key=lambda item: len(item[1]))
-            hits.extend((i, 100 * len(run) / len(other)) for i, other in holders[:limit])
+            hits.extend((i, 100 * len(key) / len(other)) for i, other in holders[:limit])
         return hits
 
 
-#: The longest run of Chinese characters whose parts are looked up one by one.
+#: The longest Chinese key whose parts are looked up one by one.
 _MAX_CONTAINED = 24
+_CHINESE = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0003134f]{2,}")
 
 
-def _han_count(key: str) -> int:
-    return sum(1 for char in key if is_han(char))
+def _is_chinese(key: str) -> bool:
+    """Two Chinese characters (CJK unified ideographs, with extensions) or more, only."""
+    return not key.isascii() and _CHINESE.fullmatch(key) is not None
 
 
-def _han_runs(key: str) -> list[str]:
-    """The runs of two Chinese characters or more in ``key``."""
-    runs, current = [], []
-    for char in key + " ":
-        if is_han(char):
-            current.append(char)
-            continue
-        if len(current) >= 2:
-            runs.append("".join(current))
-        current = []
-    return runs
-
-
-def _han_pairs(key: str) -> set[str]:
-    return {key[i : i + 2] for i in range(len(key) - 1) if is_han(key[i]) and is_han(key[i + 1])}
+def _pairs(key: str) -> set[str]:
+    return {key[i : i + 2] for i in range(len(key) - 1)}
 
 
 _INDEXES: weakref.WeakKeyDictionary[Engine, _KeyIndex] = weakref.WeakKeyDictionary()
@@ -519,7 +512,7 @@ def similar(
     core = core_key(name) if name is not None else ""
     if core and core != key:
         queries.append(core)
-    queries = [q for q in queries if len(q) >= MIN_SIMILAR_KEY or _han_count(q) >= 2]
+    queries = [q for q in queries if len(q) >= MIN_SIMILAR_KEY or _is_chinese(q)]
     if not queries:
         return []
     index = _index(session)

@@ -279,11 +279,6 @@ def skeleton(key: str) -> str:
     return key if key.isascii() else key.translate(_SKELETON)
 
 
-def is_han(char: str) -> bool:
-    """A Chinese character (CJK unified ideographs and their extensions)."""
-    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf" or char >= "\U00020000"
-
-
 _BRACKETED = re.compile(r"[(（\[【〔][^)）\]】〕]*[)）\]】〕]")
 _BRANCH = re.compile(
     r"(?:分公司|子公司|分部|办事处|辦事處|分店|分厂|分廠|分行|支行|营业部|營業部|代表处|代表處|分所|分社"

@@ -24,6 +24,9 @@ from bot.store.models import Lead
 NEW = "new:"
 LEAD = "lead:"
 MAX_NOTE = 3000
+#: A new company typed in the modal travels in an option's value, which Slack caps at 150.
+MAX_NEW_NAME = 150 - len(NEW)
+TOO_LONG = "too-long:"
 
 
 def register(app: App) -> None:
@@ -146,9 +149,13 @@ def company_options(ack: Ack, body: dict, session: Session, locale: str) -> None
     query = (body.get("value") or "").strip()
     found = activities.suggestions(session, actor=body["user"]["id"], query=query)
     options = [_option(lead) for lead in found]
-    if query and not any(lead.name.casefold() == query.casefold() for lead in found):
+    if len(query) > MAX_NEW_NAME:
+        # Slack caps an option's value, so a longer name cannot be carried: say so, not cut it.
+        label = render.text("log.modal_name_too_long", locale, limit=MAX_NEW_NAME)
+        options.append({"text": _plain(label), "value": TOO_LONG})
+    elif query and not any(lead.name.casefold() == query.casefold() for lead in found):
         label = render.text("log.modal_new_company", locale, name=query[:60])
-        options.append({"text": _plain(label), "value": NEW + query[:140]})
+        options.append({"text": _plain(label), "value": NEW + query})
     ack(options=options[:100])
 
 
@@ -169,6 +176,9 @@ def submit(
         for block, value in (("kind", kind), ("company", company))
         if not value
     }
+    if company == TOO_LONG:
+        errors["company"] = render.text("log.modal_name_too_long", locale, limit=MAX_NEW_NAME)
+        company = None
     on_text = values.get("date", {}).get("date", {}).get("selected_date")
     on = date.fromisoformat(on_text) if on_text else None
     note = values.get("note", {}).get("note", {}).get("value")
