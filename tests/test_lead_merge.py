@@ -130,3 +130,12 @@ def test_crossing_merges_and_a_delete_at_once_retire_exactly_one_lead(org) -> No
     assert len(alive) == 2 - len(merged) - deleted
     if merged:  # all work is on the lead that was kept, retired since or not
         assert len(on) == 1
+
+
+def test_a_deleted_lead_is_no_new_claim_in_the_report(org) -> None:
+    org.command("/lead", "claim Acme", user="U0REP1")
+    org.command("/lead", "claim Acme asked for pricing", user="U0REP2")  # a note typed as name
+    assert "*2* new claims" in org.command("/sales", "report Enterprise week", user="U0MGR1").text
+    org.command("/lead", "delete Acme asked for pricing", user="U0MGR1")
+    report = org.command("/sales", "report Enterprise week", user="U0MGR1").text
+    assert "*1* new claim ·" in report
