@@ -139,3 +139,14 @@ def test_a_deleted_lead_is_no_new_claim_in_the_report(org) -> None:
     org.command("/lead", "delete Acme asked for pricing", user="U0MGR1")
     report = org.command("/sales", "report Enterprise week", user="U0MGR1").text
     assert "*1* new claim ·" in report
+
+
+def test_a_deleted_lead_is_no_progress_on_a_new_leads_target(org) -> None:
+    org.command("/target", "set Enterprise new-leads 4 month", user="U0MGR1")
+    org.command("/lead", "claim Acme", user="U0REP1")
+    org.command("/lead", "claim Globex", user="U0REP1")
+    before = org.command("/target", "show Enterprise", user="U0MGR1").text
+    org.command("/lead", "delete Globex", user="U0MGR1")
+    after = org.command("/target", "show Enterprise", user="U0MGR1").text
+    assert "*New leads* this month: `█████░░░░░` 50% — 2 of 4" in before
+    assert "*New leads* this month: `██░░░░░░░░` 25% — 1 of 4" in after
