@@ -130,3 +130,23 @@ def test_crossing_merges_and_a_delete_at_once_retire_exactly_one_lead(org) -> No
     assert len(alive) == 2 - len(merged) - deleted
     if merged:  # all work is on the lead that was kept, retired since or not
         assert len(on) == 1
+
+
+def test_a_deleted_lead_is_no_new_claim_in_the_report(org) -> None:
+    org.command("/lead", "claim Acme", user="U0REP1")
+    org.command("/lead", "claim Acme asked for pricing", user="U0REP2")  # a note typed as name
+    assert "*2* new claims" in org.command("/sales", "report Enterprise week", user="U0MGR1").text
+    org.command("/lead", "delete Acme asked for pricing", user="U0MGR1")
+    report = org.command("/sales", "report Enterprise week", user="U0MGR1").text
+    assert "*1* new claim ·" in report
+
+
+def test_a_deleted_lead_is_no_progress_on_a_new_leads_target(org) -> None:
+    org.command("/target", "set Enterprise new-leads 4 month", user="U0MGR1")
+    org.command("/lead", "claim Acme", user="U0REP1")
+    org.command("/lead", "claim Globex", user="U0REP1")
+    before = org.command("/target", "show Enterprise", user="U0MGR1").text
+    org.command("/lead", "delete Globex", user="U0MGR1")
+    after = org.command("/target", "show Enterprise", user="U0MGR1").text
+    assert "*New leads* this month: `█████░░░░░` 50% — 2 of 4" in before
+    assert "*New leads* this month: `██░░░░░░░░` 25% — 1 of 4" in after

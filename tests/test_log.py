@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.devslack import modal
 from bot.devslack.signing import button_payload, payload_body
-from bot.store.models import Activity, Lead
+from bot.store.models import Activity, Department, Lead
 from handlers.views.log_modal import modal as build_modal
 from tests.conftest import LiveServer
 from tests.leads_support import click, db, lead_named, responses
@@ -306,6 +306,17 @@ def test_modal_new_company_claims_and_logs(org) -> None:
     sent = org.fake.last("chat.postEphemeral").body
     assert "Logged an activity with *Initech*. It stays yours until" in sent["text"]
     assert "Removed your activity with *Initech*" in org.command("/log", "undo", user="U0REP2").text
+    assert lead_named(org, "initech") is None
+    # a rep at the department's cap: said on the company field, nothing created
+    with db(org) as session:
+        department = session.exec(select(Department).where(Department.name == "Enterprise")).one()
+        department.max_leads_per_rep = 1
+        session.add(department)
+        session.commit()
+    org.command("/lead", "claim Hooli", user="U0REP2")
+    reply = _submit(org, "U0REP2", view, {"kind": "call", "company": "Initech"})
+    errors = reply.json()["errors"]
+    assert list(errors) == ["company"] and errors["company"].startswith("You already hold 1 open")
     assert lead_named(org, "initech") is None
 
 

@@ -195,9 +195,13 @@ def log(
     note = checked_note(note or typed_note)
     if isinstance(lead, Company):
         if company is not None:
-            return claim_and_log(
-                session, actor=actor, kind=kind, company=lead, note=note, on=on, now=now
-            )
+            try:
+                return claim_and_log(
+                    session, actor=actor, kind=kind, company=lead, note=note, on=on, now=now
+                )
+            except ServiceError as error:  # the modal shows it on the company (the rep's cap)
+                error.block = error.block or "company"
+                raise
         _occurred_at(on, department, now)
         new = NewCustomer(kind=kind, company=lead, note=note, on=on)
         if len(new.value) > MAX_BUTTON_VALUE:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    exists,
     func,
     literal_column,
     null,
@@ -439,11 +440,14 @@ _WON_BY_OWNER = _Section(
 #: re-render the whole statement on every run.
 _NOT_CLOSED = and_(*(Lead.stage != stage for stage in CLOSED_STAGES))
 
+_LIVE = Lead.__table__.alias("live_lead")
 _CLAIMED_IN_WINDOW = and_(
     OwnershipEvent.action == "claim",
     OwnershipEvent.to_department_id == _D,
     OwnershipEvent.at >= _S,
     OwnershipEvent.at < _E,
+    # a lead merged or deleted since (a duplicate, a mistake) was no new lead
+    exists().where(_LIVE.c.id == OwnershipEvent.lead_id, _LIVE.c.deleted_at.is_(None)),
 )
 
 _WINS = _Section(

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, case, func, literal, union_all
+from sqlalchemy import bindparam, case, exists, func, literal, union_all
 from sqlmodel import Session, select
 
 from bot.money import parse_number, to_cents
@@ -224,11 +224,14 @@ def _actuals(
             .group_by(Activity.user_id)
         )
     if "new-leads" in metrics:
+        live = Lead.__table__.alias("live_lead")
         claims = [
             OwnershipEvent.action == "claim",
             OwnershipEvent.to_department_id == department_id,
             OwnershipEvent.at >= low,
             OwnershipEvent.at < high,
+            # a lead merged or deleted since (a duplicate, a mistake) was no new lead
+            exists().where(live.c.id == OwnershipEvent.lead_id, live.c.deleted_at.is_(None)),
         ]
         if user_id:
             claims.append(OwnershipEvent.to_owner == user_id)

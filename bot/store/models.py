@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKeyConstraint,
@@ -175,7 +176,10 @@ class Activity(SQLModel, table=True):
     occurred_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
     #: this activity's /log created its lead: /log undo removes the lead too (migration 0003)
-    created_lead: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    #: (a server default only: prepared inserts that leave it out store false, not NULL)
+    created_lead: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class Target(SQLModel, table=True):
