@@ -160,6 +160,9 @@ def test_a_span_backwards_too_long_or_mistyped_says_what_to_type(org) -> None:
     assert "`/sales export 2024-01-01..2024-12-31`" in long.text
     typo = org.command("/sales", "report 2026-13-01..2026-13-05", user="U0REP1")
     assert "is not a span of days. Type the first and the last day as" in typo.text
+    org.command("/sales", "dept create 2024-Team", user="U0ADMIN")
+    team = org.command("/sales", "report 2024-Team", user="U0REP1")
+    assert "2024-Team · today" in team.text, team.text
     zh = org.command("/sales", "report 2026-11-15..2026-11-01", user="U0REP3")
     assert "结束日期早于开始日期" in zh.text and "2026-11-01..2026-11-15" in zh.text
     with Session(make_engine(org.db_url)) as session:

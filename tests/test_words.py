@@ -114,6 +114,8 @@ def test_chinese_stage_words_and_chinese_replies(org) -> None:
     assert "new → *proposal*" in english.text
     help_text = org.command("/lead", "help", user="U0REP3").text
     assert "谈判 negotiation" in help_text and "方案阶段 proposal" in help_text
+    en_help = org.command("/lead", "help", user="U0REP1").text
+    assert "won, lost (or 新建 已联系 已确认需求 方案阶段 谈判 赢单 输单)" in en_help
 
 
 def test_transfer_status_in_chinese() -> None:

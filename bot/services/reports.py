@@ -1007,7 +1007,7 @@ def resolve_scope(
     last = PERIOD_ALIASES.get(words[-1], words[-1].lower()) if words else ""
     if last in choices:
         choice, words = last, words[:-1]
-    elif spans and words and looks_like_span(words[-1]):
+    elif spans and words and looks_like_span(words[-1]) and not _names_department(session, words):
         choice, words = words[-1], words[:-1]
     if not words:
         own = department_of(session, actor)
@@ -1038,6 +1038,15 @@ def resolve_scope(
                     command=command,
                 ) from None
         raise
+
+
+def _names_department(session: Session, words: list[str]) -> bool:
+    """Whether ``words`` are a department's name ("2024-Team" is one, not a mistyped span)."""
+    try:
+        find_department(session, " ".join(words))
+    except NotFound:
+        return False
+    return True
 
 
 def _periodish(word: str) -> bool:
