@@ -22,7 +22,7 @@ $(BIN)/salesbot: pyproject.toml
 install: $(BIN)/salesbot
 
 demo: install
-	$(BIN)/salesbot demo $(if $(FRESH),--fresh)
+	$(BIN)/salesbot demo $(if $(FRESH),--fresh) $(if $(TOUR),--tour)
 
 lint: install
 	$(BIN)/ruff check .

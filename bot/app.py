@@ -8,6 +8,7 @@ would call slow Slack APIs keep that work short or hand it to the worker through
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import secrets
@@ -45,7 +46,9 @@ class SalesApp(App):
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         started = time.perf_counter()
         try:
-            return super().dispatch(req)
+            # In a context of its own: what the request sets (the reader's zone) ends with it,
+            # also when a shell or a test dispatches in its own thread.
+            return contextvars.copy_context().run(super().dispatch, req)
         finally:
             session = req.context.get("session")
             if session is not None:
@@ -137,10 +140,8 @@ class RequestContext(Middleware):
                 session.rollback()
                 log.info("event %s was already processed; skipped", event_id)
                 return BoltResponse(status=200, body="")
-        # The reader's zone for this request only: a shell or a test dispatching in-process
-        # gets its own zone back afterwards.
-        with render.reading_in(zone):
-            return next()
+        render.set_reader_zone(zone)  # for this request only (see dispatch)
+        return next()
 
 
 def build_app(

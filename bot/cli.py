@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--fresh", action="store_true", help="start over with a new demo company (default: keep)"
     )
+    demo.add_argument(
+        "--tour",
+        action="store_true",
+        help="a new demo company, then a guided walk through what salesbot does",
+    )
 
     setup = sub.add_parser("setup", help="import departments, members and roles from TOML")
     setup.add_argument("file", type=Path)
@@ -115,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
         from bot.devslack import shell
 
         if args.command == "demo":
-            return shell.demo(db_path=Path(args.db), fresh=args.fresh)
+            return shell.demo(db_path=Path(args.db), fresh=args.fresh, tour=args.tour)
         settings = load_settings()
         _migrate_at_start(settings)
         return shell.run_shell(settings, user=args.user, channel=args.channel)

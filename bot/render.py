@@ -124,6 +124,12 @@ def _zone_info(zone: str | None) -> tzinfo:
         return UTC
 
 
+def set_reader_zone(zone: str | None) -> None:
+    """The zone of the reader of the replies rendered from here on in this context: a request
+    sets it for its own context (``SalesApp.dispatch`` runs each in a copy)."""
+    _ZONE.set(_zone_info(zone))
+
+
 @contextmanager
 def reading_in(zone: str | None) -> Iterator[None]:
     """Render in ``zone`` within the block (a DM to another user, a department's post)."""

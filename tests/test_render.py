@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from pathlib import Path
 
 from slack_sdk.models.blocks import Block
@@ -91,3 +92,18 @@ def test_templates_folder_is_packaged() -> None:
 def test_plain_text_for_modal_errors() -> None:
     markup = "*Acme* is <@U1>'s, <#C2|sales>, since <!date^1^{date_short}|2026-11-23> `x` &lt;y&gt;"
     assert render.plain(markup) == "Acme is @U1's, #sales, since 2026-11-23 x <y>"
+
+
+def test_no_line_runs_into_the_next() -> None:
+    """Jinja drops the newline after a block tag (``trim_blocks``): a line of text that ends in
+    ``{% endif %}`` would run into the next line (a header swallowing its context line, two
+    help lines joined). Such a line ends in ``+%}`` instead, which keeps its newline."""
+    runs_on = []
+    for path in sorted(Path(render.TEMPLATES).glob("*/*.j2")):
+        lines = path.read_text().splitlines()
+        for number, (line, following) in enumerate(pairwise(lines), start=1):
+            text_line = not line.lstrip().startswith("{%") and not line.endswith("-%}")
+            loses_newline = line.endswith("%}") and not line.endswith("+%}")
+            if text_line and loses_newline and following and not following.startswith("{%"):
+                runs_on.append(f"{path.parent.name}/{path.name}:{number}")
+    assert runs_on == []

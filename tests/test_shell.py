@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from sqlmodel import Session, select
 
@@ -69,6 +70,40 @@ def test_demo_builds_a_company_and_exits_without_a_terminal(tmp_path) -> None:
     assert "Demo company created" in done.stdout
     assert "Enterprise" in done.stdout and "SMB" in done.stdout and "Farmers" in done.stdout
     assert "== salesbot commands ==" in done.stdout
+
+
+def test_the_demo_tour_walks_through_what_users_asked_for(tmp_path) -> None:
+    """``salesbot demo --tour`` types each step into the shell of a new demo company; what it
+    prints is what those users see, in their department's language and time zone."""
+    db = tmp_path / "demo.db"
+    run_salesbot("demo", "--db", str(db), env={}, stdin="")  # a demo left from before …
+    done = run_salesbot("demo", "--db", str(db), "--tour", env={}, stdin="")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Demo company created" in out  # … is not what the tour follows
+    assert "── Tour 1/15:" in out and "── Tour 15/15:" in out and "End of the tour." in out
+    # free mail, apostrophes, look-alikes, Chinese branches, names with nothing left
+    assert "gmail.com is a public mail provider's domain" in out
+    assert "*McDonald's* is now yours" in out
+    assert "名称相近：*Acme Corp*" in out and "名称相近：*华为技术有限公司*" in out
+    assert "“Ltd”只是公司类型后缀或提及" in out
+    # /log asks before adding a customer, undo takes the lead back, notes read as typed
+    assert "[1: 添加 华为技术有限公司拜访了采购部 为新线索并记录]" in out
+    assert "是这条记录新建的客户，已一并删除" in out
+    assert "“met the buyer & the CFO”" in out
+    assert re.search(r"\*Umbrella Co\*.*\n认领于 [-\d]+ · 最近跟进 \d{4}-\d\d-\d\d", out)
+    # settings ranges, leads before removal, stage amounts and the lost win, zones
+    assert "use a whole number of days from 1 to 365" in out
+    assert "still owns 2 leads in *SMB*; nothing was changed" in out
+    assert "The win of $120,000 no longer counts towards targets." in out
+    assert "(UTC+8) · won by <@U0REP1>" not in out  # mentions are shown readably …
+    assert "(UTC+8) · won by @U0REP1 (negotiation → won)" in out  # … in Shanghai time
+    # periods, pipeline, pool search, two-sided transfer on the Home tab, one DM per owner
+    assert "“monthly” is not a period here" in out and "*Pipeline* —" in out
+    assert "1 unowned lead matching “stark”" in out
+    assert "需要你审批" in out
+    assert "你有 3 个客户的认领即将到期" in out and "expire-claims: 2 posts sent" in out
+    assert "Unknown command /foo" in out and "arrived as plain text" not in out
 
 
 CLICKS = """\

@@ -24,7 +24,7 @@ from bot import render
 from bot.app import build_app
 from bot.clock import Clock
 from bot.config import Settings, load_settings
-from bot.devslack import modal, render_text
+from bot.devslack import modal, render_text, tour
 from bot.devslack.fake_slack import FakeSlack
 from bot.devslack.signing import (
     button_payload,
@@ -254,6 +254,8 @@ class Shell:
             self.submit(args)
         elif verb == "run" and args:
             self.run(args[0])
+        elif verb == "tour":
+            return tour.play(self)
         else:
             self.say(render.text("shell.help", None))
         return True
@@ -296,16 +298,22 @@ class Shell:
             line = self.stdin.readline()
             if not line:
                 return 0
-            line = line.strip()
-            if not line or line.startswith("//"):
-                continue
-            if line.startswith(":"):
-                if not self.meta(line):
-                    return 0
-            elif line.startswith("/"):
-                self.command(line)
-            else:
-                self.say(render.text("shell.hint", None))
+            if not self.handle(line):
+                return 0
+
+    def handle(self, line: str) -> bool:
+        """One typed line: a slash command, a ``:meta`` command or a ``//`` comment; False
+        when it asks the shell to stop."""
+        line = line.strip()
+        if not line or line.startswith("//"):
+            return True
+        if line.startswith(":"):
+            return self.meta(line)
+        if line.startswith("/"):
+            self.command(line)
+        else:
+            self.say(render.text("shell.hint", None))
+        return True
 
 
 def start(
@@ -366,6 +374,7 @@ def demo(
     *,
     db_path: Path,
     fresh: bool = False,
+    tour: bool = False,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
 ) -> int:
@@ -378,7 +387,7 @@ def demo(
 
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    kept = db_path.exists() and not fresh
+    kept = db_path.exists() and not fresh and not tour  # the tour follows a new company
     if not kept:
         for leftover in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
             leftover.unlink(missing_ok=True)
@@ -398,6 +407,8 @@ def demo(
         shell.command("/sales help")
         for job in ("daily-digest", "weekly-digest", "agenda"):
             shell.run(job)
+        if tour and not shell.handle(":tour"):
+            return 0
         if not stdin.isatty():
             return 0
         return shell.loop()
