@@ -93,7 +93,7 @@ SAMPLES = {
     "lead.target_not_member": dict(user="U0T"),
     "lead.transfer_pending": dict(lead="Acme", to_user="U0REP2"),
     "lead.request_not_found": {},
-    "lead.decide_denied": dict(department="SMB", managers=["U0MGR2"], admins=[]),
+    "lead.decide_denied": dict(departments=["SMB"], managers=["U0MGR2"], admins=[]),
     "lead.request_decided": dict(lead="Acme", status="approved", by="U0MGR1"),
     "lead.bad_stage": dict(given="shipped", stages=STAGES),
     "lead.won_needs_amount": dict(lead="Acme"),

@@ -183,13 +183,13 @@ def test_stage_amount_is_shown_wherever_the_lead_is(server) -> None:
     org.command("/lead", "claim Acme", user="U0REP1")
     reply = org.command("/lead", "stage Acme negotiation 120k", user="U0REP1")
     assert reply.json()["text"] == (
-        "*Acme* (<@U0REP1>, Enterprise): new → *negotiation* — amount 120,000."
+        "*Acme* (<@U0REP1>, Enterprise): new → *negotiation* — amount $120,000."
     )
     who = org.command("/lead", "who Acme", user="U0REP3")
-    assert "· negotiation 120,000 · expires" in who.text
+    assert "· negotiation $120,000 · expires" in who.text
     mine = org.command("/lead", "mine", user="U0REP1")
-    assert "· negotiation 120,000 · expires" in mine.text
-    assert "*Acme* — negotiation 120,000 · expires" in _home(org, "U0REP1", "Ev-home-2")
+    assert "· negotiation $120,000 · expires" in mine.text
+    assert "*Acme* — negotiation $120,000 · expires" in _home(org, "U0REP1", "Ev-home-2")
     # without an amount, nothing is invented
     org.command("/lead", "claim Initech", user="U0REP1")
     reply = org.command("/lead", "stage Initech proposal", user="U0REP1")
@@ -205,8 +205,8 @@ def test_reopening_a_win_says_it_no_longer_counts(server) -> None:
     org.command("/lead", "won Acme 50k", user="U0REP1")
     reply = org.command("/lead", "stage Acme proposal", user="U0REP1")
     assert reply.json()["text"] == (
-        "*Acme* (<@U0REP1>, Enterprise): won → *proposal* — amount 50,000."
-        " The win of 50,000 no longer counts towards targets."
+        "*Acme* (<@U0REP1>, Enterprise): won → *proposal* — amount $50,000."
+        " The win of $50,000 no longer counts towards targets."
     )
     zh = render.message(
         "lead.stage_set",
@@ -218,7 +218,7 @@ def test_reopening_a_win_says_it_no_longer_counts(server) -> None:
             won_cents=5_000_000,
         ),
     )
-    assert "此前 50,000 的赢单不再计入目标。" in zh.text
+    assert "此前 US$50,000 的赢单不再计入目标。" in zh.text
 
 
 # ── 5. someone else's leads ─────────────────────────────────────────────────────────────────

@@ -104,11 +104,11 @@ def test_weekly_digest_and_agenda_show_pipeline_forecast_and_lost_deals(engine) 
         agenda = posts.agenda(session, ent, MON_0900_SHANGHAI)
     assert agenda is not None
     for text in (weekly, agenda.message.text):
-        assert "*Pipeline* — 5 open deals · 220,000 · forecast *86,000*" in text
-        assert "• proposal: 2 · 100,000 × 50% = 50,000" in text
-        assert "• negotiation: 1 · 20,000 × 80% = 16,000" in text
+        assert "*Pipeline* — 5 open deals · $220,000 · forecast *$86,000*" in text
+        assert "• proposal: 2 · $100,000 × 50% = $50,000" in text
+        assert "• negotiation: 1 · $20,000 × 80% = $16,000" in text
         assert "*Lost deals* (2)" in text
-        assert "*Soylent* — <@U0REP1> · 30,000 · “went with a cheaper vendor”" in text
+        assert "*Soylent* — <@U0REP1> · $30,000 · “went with a cheaper vendor”" in text
         assert "*Cyberdyne* — <@U0REP1> · no reason given" in text
         assert "Oldco" not in text and "Globex* — " not in text.split("*Pipeline*")[1]
 
@@ -127,7 +127,7 @@ def test_pipeline_in_chinese(engine) -> None:
             amount_cents=1_000_000,
         )
         text = posts.weekly_digest(session, farmers, FRI_0900_SHANGHAI).message.text
-    assert "*销售漏斗* — 在跟商机 1 个 · 10,000 · 预测 *5,000*" in text
+    assert "*销售漏斗* — 在跟商机 1 个 · US$10,000 · 预测 *US$5,000*" in text
     assert "*输单*（0）" in text
 
 
@@ -184,8 +184,8 @@ def test_admin_sets_stage_weights_and_the_report_shows_the_forecast(org: LiveSer
         )
         session.commit()
     report = org.command("/sales", "report", user="U0REP2")
-    assert "*Pipeline* — 1 open deal · 50,000 · forecast *30,000*" in report.text
-    assert "• proposal: 1 · 50,000 × 60% = 30,000" in report.text
+    assert "*Pipeline* — 1 open deal · $50,000 · forecast *$30,000*" in report.text
+    assert "• proposal: 1 · $50,000 × 60% = $30,000" in report.text
 
 
 def test_agenda_lists_only_transfer_requests_still_waiting(engine) -> None:

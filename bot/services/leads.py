@@ -1054,13 +1054,13 @@ def decide(
     mine = _sides(session, actor, source, target_department) & needed
     if not mine:
         managers = depts.managers_of(session, target_department)
-        names = target_department.name
+        names = [target_department.name]
         if cross and source is not None:
             managers = [*depts.managers_of(session, source), *managers]
-            names = f"{source.name}* / *{target_department.name}"
+            names = [source.name, *names]
         raise PermissionDenied(
             "lead.decide_denied",
-            department=names,
+            departments=names,
             managers=managers,
             admins=depts.admin_ids(session),
         )
