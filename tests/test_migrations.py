@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.store.db import make_engine, upgrade
-from bot.store.models import Lead, OwnershipEvent, TransferRequest
+from bot.store.models import Department, Lead, Member, OwnershipEvent, TransferRequest
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -71,6 +71,47 @@ def test_0002_repairs_broken_rows_then_holds_the_rules(empty_url: str) -> None:
         "UPDATE lead SET department_id = 1 WHERE name_key = 'wrongdepartment'",
         "UPDATE lead SET department_id = 1 WHERE name_key = 'noowner'",
         "UPDATE transfer_request SET status = 'pending'",
+    ):
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text(broken))
+    engine.dispose()
+
+
+def test_0004_brings_department_numbers_into_range_then_holds_them(empty_url: str) -> None:
+    """``claim_days 10000000`` (accepted before the ranges existed) made every later claim
+    overflow: the migration brings such values to the nearest allowed one, and from then on
+    the database refuses them whatever writes them."""
+    engine = make_engine(empty_url)
+    upgrade(engine, "0003")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO department (id, name, name_key, timezone, locale, claim_days,"
+                " warn_days, max_leads_per_rep, created_at, updated_at) VALUES"
+                " (1, 'Key Accounts', 'keyaccounts', 'UTC', 'en', 10000000, 3, -5, :t, :t),"
+                " (2, 'SMB', 'smb', 'UTC', 'en', 7, 9, 200, :t, :t)"
+            ),
+            {"t": "2026-11-01 00:00:00"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO member (user_id, department_id, role, is_admin, created_at,"
+                " updated_at) VALUES ('U1', 1, 'rep', false, :t, :t)"
+            ),
+            {"t": "2026-11-01 00:00:00"},
+        )
+    upgrade(engine)
+    with Session(engine) as session:
+        assert session.get(Member, "U1").department_id == 1  # the table rebuilt, not emptied
+        numbers = {
+            d.name: (d.claim_days, d.warn_days, d.max_leads_per_rep)
+            for d in session.exec(select(Department))
+        }
+    assert numbers == {"Key Accounts": (365, 3, 0), "SMB": (7, 6, 200)}
+    for broken in (
+        "UPDATE department SET claim_days = 10000000 WHERE id = 1",
+        "UPDATE department SET warn_days = 7 WHERE id = 2",
+        "UPDATE department SET max_leads_per_rep = 10001 WHERE id = 2",
     ):
         with pytest.raises(IntegrityError), engine.begin() as connection:
             connection.execute(text(broken))

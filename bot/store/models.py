@@ -41,6 +41,14 @@ class Setting(SQLModel, table=True):
 
 class Department(SQLModel, table=True):
     __tablename__ = "department"
+    #: the ranges ``departments.parse_option`` checks, held by the database (migration 0004)
+    __table_args__ = (
+        CheckConstraint("claim_days BETWEEN 1 AND 365", name="ck_department_claim_days"),
+        CheckConstraint(
+            "warn_days >= 0 AND warn_days < claim_days", name="ck_department_warn_days"
+        ),
+        CheckConstraint("max_leads_per_rep BETWEEN 0 AND 10000", name="ck_department_max_leads"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80)
     #: case-folded name: department names are unique case-insensitively.
