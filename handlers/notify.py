@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from bot import render
 from bot.config import Settings
-from bot.services.departments import locale_for, zone_for
+from bot.services.departments import reader_for
 
 log = logging.getLogger("salesbot.notify")
 
@@ -35,8 +35,7 @@ def direct_messages(
         if not user or user in seen:
             continue
         seen.add(user)
-        locale = locale_for(session, user, settings.salesbot_locale)
-        zone = zone_for(session, user, settings.salesbot_tz)
+        locale, zone = reader_for(session, user, settings.salesbot_locale, settings.salesbot_tz)
         try:
             client.chat_postMessage(
                 channel=user, **render.message(template, locale, zone=zone, **data).as_post()

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import render
-from bot.services.departments import locale_for, zone_for
+from bot.services.departments import reader_for
 from bot.services.leads import LeadInfo
 from bot.store.models import Department, Lead, OwnershipEvent
 from jobs import outbox
@@ -107,8 +107,7 @@ def _warn_owners(
             session.rollback()
             continue
         dept = marked[0].department
-        locale = locale_for(session, owner, dept.locale)
-        zone = zone_for(session, owner, dept.timezone)
+        locale, zone = reader_for(session, owner, dept.locale, dept.timezone)
         if len(marked) == 1:
             message = render.message(
                 "lead.expiry_warning",

@@ -133,56 +133,12 @@ def workspace_setting(session: Session, key: str, default: str) -> str:
     return row.value if row else default
 
 
-#: The department's locale ranked before the workspace default; built once, run per request.
-_LOCALE_QUERY = Prepared(
-    union_all(
-        select(Department.locale.label("locale"), literal(0).label("rank"))
-        .join(Member, Member.department_id == Department.id)
-        .where(Member.user_id == bindparam("user_id")),
-        select(Setting.value.label("locale"), literal(1).label("rank")).where(
-            Setting.key == "locale"
-        ),
-    )
-    .order_by(text("rank"))
-    .limit(1)
-)
-
-
-def locale_for(session: Session, user_id: str | None, default: str = "en") -> str:
-    """The locale a user reads: their department's, else the workspace default.
-
-    Runs on every request, so it is one prepared read (no ORM objects).
-    """
-    found = _LOCALE_QUERY.first(session.connection(), user_id=user_id or "")
-    return (found and found.locale) or default
-
-
-#: The department's time zone ranked before the company default, as for the locale.
-_ZONE_QUERY = Prepared(
-    union_all(
-        select(Department.timezone.label("zone"), literal(0).label("rank"))
-        .join(Member, Member.department_id == Department.id)
-        .where(Member.user_id == bindparam("user_id")),
-        select(Setting.value.label("zone"), literal(1).label("rank")).where(
-            Setting.key == "timezone"
-        ),
-    )
-    .order_by(text("rank"))
-    .limit(1)
-)
-
-
-def zone_for(session: Session, user_id: str | None, default: str = "UTC") -> str:
-    """The time zone a user reads dates in: their department's, else the company default."""
-    found = _ZONE_QUERY.first(session.connection(), user_id=user_id or "")
-    return (found and found.zone) or default
-
-
 def _setting(key: str) -> Any:
     return select(Setting.value).where(Setting.key == key).scalar_subquery()
 
 
-#: Locale and zone together, for the request's caller: one read per request.
+#: The locale and time zone a user reads in: their department's, else the company defaults
+#: (the setup file's top-level ``locale`` and ``timezone``); built once, run per request.
 _READER_QUERY = Prepared(
     union_all(
         select(
@@ -206,8 +162,8 @@ _READER_QUERY = Prepared(
 def reader_for(
     session: Session, user_id: str | None, default_locale: str = "en", default_zone: str = "UTC"
 ) -> tuple[str, str]:
-    """(locale, time zone) a user reads in, as :func:`locale_for` and :func:`zone_for` give,
-    in one prepared read."""
+    """(locale, time zone) a user reads in: their department's, else the company's, else the
+    defaults given. Runs on every request, so it is one prepared read (no ORM objects)."""
     found = _READER_QUERY.first(session.connection(), user_id=user_id or "")
     if found is None:
         return default_locale, default_zone
@@ -221,7 +177,7 @@ _CURRENCY_QUERY = Prepared(select(Setting.value).where(Setting.key == bindparam(
 def company_currency(session: Session) -> str | None:
     """The ISO 4217 code the setup file gave, or None (then amounts are in USD).
 
-    Runs on every request, so it is one prepared read, like :func:`locale_for`."""
+    Runs on every request, so it is one prepared read, like :func:`reader_for`."""
     found = _CURRENCY_QUERY.first(session.connection(), key="currency")
     return found and found.value
 
