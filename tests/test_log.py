@@ -100,7 +100,7 @@ def test_unknown_customer_is_proposed_not_created(org) -> None:
     assert "*华为技术有限公司拜访了采购部* 还不是客户，所以尚未记录" in reply.text
     assert "/log 拜访 华为技术有限公司：拜访了采购部" in reply.text
     button = _button(reply)
-    assert button["text"]["text"] == "添加 华为技术有限公司拜访了采购部 为新客户并记录"
+    assert button["text"]["text"] == "添加 华为技术有限公司拜访了采购部 为新线索并记录"
     with db(org) as session:
         assert session.exec(select(Lead)).all() == []
     assert _activities(org) == []
