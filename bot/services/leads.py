@@ -1054,13 +1054,14 @@ def decide(
     mine = _sides(session, actor, source, target_department) & needed
     if not mine:
         managers = depts.managers_of(session, target_department)
-        names = target_department.name
+        from_department = None
         if cross and source is not None:
             managers = [*depts.managers_of(session, source), *managers]
-            names = f"{source.name}* / *{target_department.name}"
+            from_department = source.name
         raise PermissionDenied(
             "lead.decide_denied",
-            department=names,
+            department=target_department.name,
+            from_department=from_department,
             managers=managers,
             admins=depts.admin_ids(session),
         )
