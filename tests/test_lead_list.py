@@ -41,7 +41,7 @@ def test_by_person_by_department_and_by_stage(org) -> None:
     everyone = org.command("/lead", "list", user="U0ADMIN")
     assert "*Leads of every department* — 5" in everyone.text
     chinese = org.command("/lead", "list proposal", user="U0MGR2")
-    assert "*SMB 的客户 · proposal* — 共 1 个" in chinese.text
+    assert "*SMB 的客户 · 方案阶段* — 共 1 个" in chinese.text
     nowhere = org.command("/lead", "list Nope", user="U0MGR1")
     assert "Nope" in nowhere.text and "Leads of" not in nowhere.text
 

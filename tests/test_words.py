@@ -30,6 +30,8 @@ def test_english_templates_make_no_plural_by_hand() -> None:
         source = path.read_text()
         assert "(s)" not in source, path.name
         assert not re.search(r"== 1 else", source), path.name
+        assert not re.search(r"!= 1 ?\}\}", source), path.name
+        assert not re.search(r"\bif [^%}]*!= 1\b", source), path.name
 
 
 def test_a_count_of_one_reads_in_the_singular() -> None:
@@ -65,6 +67,32 @@ def test_user_text_cannot_break_the_formatting_around_it() -> None:
     assert env.from_string("{{ n|literal }}").render(n="snake_case a*b x.com/a_b") == (
         "snake_case a*b x.com/a_b"
     )
+
+
+def test_newer_lead_messages_keep_a_bold_company_name_whole() -> None:
+    from types import SimpleNamespace as NS
+
+    item = NS(lead=NS(name="*Bold* Inc", id=1, owner_id="U0REP1"), department_name="_Ent_")
+    previous = NS(lead=NS(owner_id="U0REP2"), department_name="*SMB*")
+    request = NS(decided_by="U0MGR1", to_user="U0REP1", from_user="U0REP2")
+    for locale in ("en", "zh-CN"):
+        shown = [
+            render.message(
+                "lead.transfer_agreed", locale, request=request, item=item, waiting_on=[]
+            ).text,
+            render.message(
+                "lead.transfer_left_department",
+                locale,
+                item=item,
+                previous=previous,
+                to_user="U0REP1",
+            ).text,
+            render.message("lead.deleted", locale, item=item).text,
+            render.message("lead.released_by", locale, item=item, actor="U0MGR1").text,
+        ]
+        for text in shown:
+            assert "*∗Bold∗ Inc*" in text and "**" not in text, text
+        assert "*∗SMB∗*" in shown[1] and "ˍEntˍ" in shown[1], shown[1]
 
 
 def test_a_company_called_bold_claims_and_reads_as_one_bold_name(org) -> None:
