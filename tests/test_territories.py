@@ -259,3 +259,23 @@ def test_who_names_the_territory_when_it_differs(warn) -> None:
     assert "Territory" not in reply.text
     with db(warn) as session:
         assert session.exec(select(Lead)).all()
+
+
+def test_transfers_across_territories(strict) -> None:
+    strict.command("/lead", "claim Huawei", user="U0REP1")
+    # The owner's request to someone outside the territory: refused under strict.
+    reply = strict.command("/lead", "transfer Huawei <@U0REP3>", user="U0REP1")
+    assert "*Huawei* is in the territory of *Enterprise*, and <@U0REP3> is not" in reply.text
+    assert "<@U0MGR1>" in reply.text and "nothing was changed" in reply.text
+    assert lead_named(strict, "huawei").owner_id == "U0REP1"
+    # A manager moves it across on purpose: done, and recorded.
+    reply = strict.command("/lead", "transfer Huawei <@U0REP3>", user="U0MGR1")
+    assert "*Huawei* moved from <@U0REP1> (Enterprise) to <@U0REP3> (SMB)" in reply.text
+    assert "outside the territory of *Enterprise* on purpose" in reply.text
+    assert lead_named(strict, "huawei").owner_id == "U0REP3"
+    reply = strict.command("/lead", "history Huawei", user="U0REP3")
+    assert "<@U0MGR1> 有意把它移出了 *Enterprise* 的辖区" in reply.text
+    # Back inside the territory: nothing extra is said.
+    reply = strict.command("/lead", "transfer Huawei <@U0REP2>", user="U0ADMIN")
+    assert "moved from <@U0REP3> (SMB) to <@U0REP2> (Enterprise)" in reply.text
+    assert "territory" not in reply.text

@@ -936,10 +936,23 @@ class Transfer:
     losing_managers: tuple[str, ...] = ()
     from_department: str | None = None
     from_managers: tuple[str, ...] = ()
+    #: the territory department a done transfer moved the lead outside of (recorded)
+    out_of_territory: str | None = None
+
+
+def _outside_territory(session: Session, lead: Any, department_id: int) -> Department | None:
+    """The lead's territory department when ``department_id`` is not it (None: inside or open)."""
+    territory = territories.territory_department(session, lead)
+    return territory if territory is not None and territory.id != department_id else None
 
 
 def _move(session: Session, lead: Lead, to_user: str, actor: str, now, reason=None) -> None:
+    """Move the lead (a manager's or admin's decision); a move outside the lead's territory is
+    allowed on purpose and recorded as a ``territory`` event naming the territory."""
     _member, department = _target(session, to_user)
+    outside = _outside_territory(session, lead, department.id)
+    if outside is not None:
+        session.add(_event(lead, "territory", actor, now, reason=outside.name[:MAX_REASON]))
     session.add(
         _event(
             lead,
@@ -993,6 +1006,7 @@ def transfer(
     _member, target_department = _target(session, to_user)
     previous = snapshot(session, lead)
     if may_manage(session, actor, lead):
+        outside = _outside_territory(session, lead, target_department.id)
         _move(session, lead, to_user, actor, now)
         session.commit()
         return Transfer(
@@ -1001,9 +1015,23 @@ def transfer(
             to_user=to_user,
             to_department=target_department.name,
             losing_managers=_losing_managers(session, previous, target_department.id),
+            out_of_territory=outside.name if outside else None,
         )
     if lead.owner_id != actor:
         _require_owner_or_manager(session, actor, lead, "lead.transfer_denied")
+    outside = _outside_territory(session, lead, target_department.id)
+    if outside is not None and territories.policy(session) == "strict":
+        # The owner's request would hand the lead outside its territory: refused (a manager
+        # of the territory or an admin may still move it on purpose).
+        session.rollback()
+        raise Conflict(
+            "lead.transfer_out_of_territory",
+            lead=lead.name,
+            to_user=to_user,
+            territory=outside.name,
+            managers=depts.managers_of(session, outside),
+            admins=depts.admin_ids(session),
+        )
     pending = session.exec(
         select(TransferRequest).where(
             TransferRequest.lead_id == lead.id, TransferRequest.status == "pending"

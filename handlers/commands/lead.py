@@ -96,7 +96,7 @@ def claim(r: Request) -> Reply:
     done = svc.claim(r.session, actor=r.actor, words=r.words, now=r.now)
     if done.out_of_territory is not None:
         return Reply(
-            "lead.claimed_out_of_territory",
+            "lead.claimed",
             lead=done.lead,
             department=done.department,
             similar=done.similar,
@@ -141,6 +141,14 @@ def transfer(r: Request) -> Reply:
             previous=done.previous,
             to_user=to_user,
         )
+        if done.out_of_territory:
+            return Reply(
+                "lead.transferred",
+                item=done.lead,
+                previous=done.previous,
+                to_user=to_user,
+                territory=done.out_of_territory,
+            )
         return Reply("lead.transferred", item=done.lead, previous=done.previous, to_user=to_user)
     if done.from_managers:
         r.notify(
@@ -177,7 +185,7 @@ def who(r: Request) -> Reply:
     item = svc.view(r.session, r.words, actor=r.actor)
     territory = territories.territory_department(r.session, item.lead)
     if territory is not None and item.lead.owner_id and territory.id != item.lead.department_id:
-        return Reply("lead.who_territory", item=item, territory=territory.name)
+        return Reply("lead.who", item=item, territory=territory.name)
     return Reply("lead.who", item=item)
 
 
