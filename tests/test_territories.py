@@ -279,3 +279,17 @@ def test_transfers_across_territories(strict) -> None:
     reply = strict.command("/lead", "transfer Huawei <@U0REP2>", user="U0ADMIN")
     assert "moved from <@U0REP3> (SMB) to <@U0REP2> (Enterprise)" in reply.text
     assert "territory" not in reply.text
+
+
+def test_dept_show_lists_the_territory(strict) -> None:
+    reply = strict.command("/sales", "dept show Enterprise", user="U0REP1")
+    assert (
+        "*Territory* (strict: others may not claim): employees at least 500 · countries: CN, SG"
+        " · industries: finance, energy" in reply.text
+    )
+    assert "Named accounts: Huawei huawei.com, Alibaba Group" in reply.text
+    reply = strict.command("/sales", "dept show Enterprise", user="U0REP3")
+    assert "*辖区*（strict：其他部门不能认领）：员工人数至少 500 · 国家：CN、SG" in reply.text
+    assert "指名客户：Huawei huawei.com、Alibaba Group" in reply.text
+    reply = strict.command("/sales", "dept show SMB", user="U0REP3")
+    assert "辖区" not in reply.text
