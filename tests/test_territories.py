@@ -293,3 +293,18 @@ def test_dept_show_lists_the_territory(strict) -> None:
     assert "指名客户：Huawei huawei.com、Alibaba Group" in reply.text
     reply = strict.command("/sales", "dept show SMB", user="U0REP3")
     assert "辖区" not in reply.text
+
+
+def test_agenda_lists_claims_outside_their_territory(warn) -> None:
+    warn.command("/lead", "claim Alibaba Group", user="U0REP3")
+    warn.command("/lead", "claim Huawei", user="U0REP1")
+    reply = warn.command("/sales", "agenda Enterprise", user="U0MGR1")
+    assert "*Claims outside their territory* (1)" in reply.text
+    assert (
+        "• *Alibaba Group* — <@U0REP3> (SMB) claimed it in the territory of Enterprise"
+        in reply.text
+    )
+    warn.command("/sales", "dept set SMB meeting mon 10:00", user="U0ADMIN")
+    reply = warn.command("/sales", "agenda SMB", user="U0MGR2")
+    assert "*跨辖区认领*（1）" in reply.text
+    assert "<@U0REP3>（SMB）认领了 Enterprise 辖区内的客户" in reply.text
