@@ -308,3 +308,14 @@ def test_agenda_lists_claims_outside_their_territory(warn) -> None:
     reply = warn.command("/sales", "agenda SMB", user="U0MGR2")
     assert "*跨辖区认领*（1）" in reply.text
     assert "<@U0REP3>（SMB）认领了 Enterprise 辖区内的客户" in reply.text
+
+
+def test_lead_set_without_words_shows_its_usage(strict) -> None:
+    reply = strict.command("/lead", "set", user="U0REP1")
+    assert "Usage: `/lead set &lt;company&gt; employees|country|industry &lt;value&gt;`" in (
+        reply.text
+    )
+    reply = strict.command("/lead", "set Initech", user="U0REP3")
+    assert "用法：`/lead set &lt;公司&gt; employees|country|industry &lt;值&gt;`" in reply.text
+    reply = strict.command("/lead", "help", user="U0REP1")
+    assert "`/lead set &lt;company&gt; employees|country|industry &lt;value&gt;`" in reply.text
