@@ -12,7 +12,7 @@ from bot.services.setup import import_setup
 from bot.services.territories import Attributes, territory_department
 from bot.store.models import Department, Lead, OwnershipEvent, Setting
 from tests.conftest import SETUP_TOML, import_setup_text
-from tests.leads_support import db, lead_named
+from tests.leads_support import click, db, lead_named, responses
 
 ENTERPRISE_TERRITORY = """
 [department.territory]
@@ -319,3 +319,25 @@ def test_lead_set_without_words_shows_its_usage(strict) -> None:
     assert "用法：`/lead set &lt;公司&gt; employees|country|industry &lt;值&gt;`" in reply.text
     reply = strict.command("/lead", "help", user="U0REP1")
     assert "`/lead set &lt;company&gt; employees|country|industry &lt;value&gt;`" in reply.text
+
+
+def test_log_add_button_respects_named_accounts(strict) -> None:
+    reply = strict.command("/log", "visit Huawei: met the buyer", user="U0REP3")
+    button = next(
+        element
+        for block in reply.json().get("blocks", [])
+        for element in block.get("elements", [])
+        if element.get("action_id") == "log_new_lead"
+    )
+    click(strict, "U0REP3", "log_new_lead", button["value"], "add")
+    (done,) = responses(strict, "add")
+    assert "*Huawei* 属于 *Enterprise* 的辖区" in done["text"]
+    assert lead_named(strict, "huawei") is None
+
+
+def test_lead_set_dash_clears_a_value(strict) -> None:
+    strict.command("/lead", "claim Initech", user="U0REP1")
+    strict.command("/lead", "set Initech country CN", user="U0REP1")
+    reply = strict.command("/lead", "set Initech country -", user="U0REP1")
+    assert "*Initech*: country is now — (was CN). Its territory is open." in reply.text
+    assert lead_named(strict, "initech").country is None
