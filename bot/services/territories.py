@@ -18,6 +18,14 @@ Decisions where the design is silent:
 - "Listed first" is the order departments were created in, which is the order of the setup
   file for departments it created.
 - Industries are compared case-folded and with inner spaces collapsed.
+- ``default_department`` is kept as the department's name key: it must name a department of
+  the file or of the database; renaming that department needs the setup file run again.
+- Claims are refused (strict) for anyone outside the territory, managers included: a claim
+  is for oneself. A manager or admin moves a lead across on purpose with ``/lead transfer``
+  (recorded as a ``territory`` event); an owner's transfer request outside the territory is
+  refused under strict, and a request approved by managers counts as on purpose.
+- A territory's named accounts apply to a customer that is not a lead yet (``/lead claim``,
+  the Add button of ``/log``); its criteria need attributes, which only an existing lead has.
 """
 
 from __future__ import annotations
