@@ -341,3 +341,14 @@ def test_lead_set_dash_clears_a_value(strict) -> None:
     reply = strict.command("/lead", "set Initech country -", user="U0REP1")
     assert "*Initech*: country is now — (was CN). Its territory is open." in reply.text
     assert lead_named(strict, "initech").country is None
+
+
+def test_who_follows_the_attributes(warn) -> None:
+    warn.command("/lead", "claim Bank of Asia", user="U0REP3")
+    reply = warn.command("/lead", "who Bank of Asia", user="U0REP1")
+    assert "Territory" not in reply.text
+    for words in ("employees 900", "country CN", "industry Finance"):
+        reply = warn.command("/lead", f"set Bank of Asia {words}", user="U0REP3")
+    assert "所属辖区：*Enterprise*" in reply.text
+    reply = warn.command("/lead", "who Bank of Asia", user="U0REP1")
+    assert "Territory: *Enterprise* (not the owner's department)" in reply.text
