@@ -352,3 +352,15 @@ def test_who_follows_the_attributes(warn) -> None:
     assert "所属辖区：*Enterprise*" in reply.text
     reply = warn.command("/lead", "who Bank of Asia", user="U0REP1")
     assert "Territory: *Enterprise* (not the owner's department)" in reply.text
+
+
+def test_merge_keeps_the_attributes_the_kept_lead_lacks(strict) -> None:
+    strict.command("/lead", "claim Initech", user="U0REP1")
+    strict.command("/lead", "claim Initech Holdings", user="U0REP1")
+    strict.command("/lead", "set Initech Holdings country SG", user="U0REP1")
+    strict.command("/lead", "set Initech Holdings employees 40", user="U0REP1")
+    strict.command("/lead", "set Initech employees 60", user="U0REP1")
+    reply = strict.command("/lead", "merge Initech Holdings into Initech", user="U0MGR1")
+    assert "Initech" in reply.text
+    lead = lead_named(strict, "initech")
+    assert (lead.country, lead.employees) == ("SG", 60)
