@@ -37,7 +37,7 @@ from sqlalchemy import bindparam, delete, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services import leads
+from bot.services import leads, territories
 from bot.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from bot.services.names import Company, looks_like_domain, split_company
 from bot.services.text import free_text
@@ -256,6 +256,15 @@ def claim_and_log(
     department = leads._locked_claimant(session, actor)
     occurred = _occurred_at(on, department, now)
     if leads.by_keys(session, company) is None:
+        # A named account of another department's territory (DESIGN §7): refused under
+        # strict; under warn claimed, and the claim counted as out of territory.
+        outside = leads._check_territory(
+            session,
+            actor,
+            department,
+            territories.Attributes(name_key=company.key, domain=company.domain),
+            company.name,
+        )
         leads._check_limit(session, actor, department)
         lead = Lead(
             name=company.name,
@@ -285,6 +294,7 @@ def claim_and_log(
                     at=now,
                     to_owner=actor,
                     to_department_id=department.id,
+                    reason=leads._territory_reason(outside),
                 )
             )
             activity = NewActivity(

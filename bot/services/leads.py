@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.services import departments as depts
+from bot.services import territories
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.names import (
     MAX_NAME,
@@ -609,6 +610,8 @@ class Claimed:
     from_pool: bool
     #: A mail provider's domain that was given but not kept as a key (``Shop gmail.com``).
     mail_domain: str | None = None
+    #: The territory department the claim is outside of (``territory_policy = "warn"``).
+    out_of_territory: Department | None = None
 
 
 def expiry(claim_days: int, since: datetime) -> datetime:
@@ -677,12 +680,52 @@ def _refuse_owned(session: Session, lead: Lead, user: str, department: Departmen
     )
 
 
+#: ``ownership_event.reason`` of a claim made outside its territory (warn policy); the
+#: department's name follows. The agenda counts these.
+OUT_OF_TERRITORY = "out_of_territory:"
+
+
+def _check_territory(
+    session: Session, actor: str, department: Any, customer: Any, name: str
+) -> Department | None:
+    """The territory rule of a claim (DESIGN §7), checked inside the claim's transaction: the
+    claimant's member row (and an existing lead's row) is locked. None when the claimant's
+    department is the territory's or the territory is open; the territory department when the
+    claim is outside it under ``warn``; under ``strict`` a refusal naming that department, its
+    managers and how to ask them."""
+    territory = territories.territory_department(session, customer)
+    if territory is None or territory.id == department.id:
+        return None
+    if territories.policy(session) == "warn":
+        return territory
+    session.rollback()
+    raise Conflict(
+        "lead.out_of_territory",
+        lead=name,
+        territory=territory.name,
+        managers=depts.managers_of(session, territory),
+        admins=depts.admin_ids(session),
+        caller=actor,
+    )
+
+
+def _territory_reason(territory: Department | None) -> str | None:
+    return None if territory is None else (OUT_OF_TERRITORY + territory.name)[:MAX_REASON]
+
+
 def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> Claimed:
     """Claim the customer named by ``words`` for the caller and the caller's department."""
     company = company_of(words, session=session)
     department = _locked_claimant(session, actor)
     lead = by_keys(session, company)
     if lead is None:
+        outside = _check_territory(
+            session,
+            actor,
+            department,
+            territories.Attributes(name_key=company.key, domain=company.domain),
+            company.name,
+        )
         _check_limit(session, actor, department)
         lead = Lead(
             name=company.name,
@@ -710,7 +753,15 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
             done = _claim_existing(session, lead, actor, department, words, now)
             return replace(done, mail_domain=company.mail_domain)
         session.add(
-            _event(lead, "claim", actor, now, to_owner=actor, to_department_id=department.id)
+            _event(
+                lead,
+                "claim",
+                actor,
+                now,
+                to_owner=actor,
+                to_department_id=department.id,
+                reason=_territory_reason(outside),
+            )
         )
         session.commit()
         near = [
@@ -723,6 +774,7 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
             similar=near,
             from_pool=False,
             mail_domain=company.mail_domain,
+            out_of_territory=outside,
         )
     done = _claim_existing(session, lead, actor, department, words, now)
     return replace(done, mail_domain=company.mail_domain)
@@ -773,6 +825,7 @@ def _claim_existing(
     until = _cooldown_until(session, lead, actor, now)
     if until is not None:
         raise Conflict("lead.cooldown", lead=lead.name, until=until)
+    outside = _check_territory(session, actor, department, lead, lead.name)
     _check_limit(session, actor, department)
     stage = "new" if lead.stage in CLOSED else lead.stage
     won = session.execute(
@@ -806,11 +859,14 @@ def _claim_existing(
             to_department_id=department.id,
             from_stage=lead.stage if stage != lead.stage else None,
             to_stage=stage if stage != lead.stage else None,
+            reason=_territory_reason(outside),
         )
     )
     session.commit()
     session.refresh(lead)
-    return Claimed(lead=lead, department=department, similar=[], from_pool=True)
+    return Claimed(
+        lead=lead, department=department, similar=[], from_pool=True, out_of_territory=outside
+    )
 
 
 def claim_by_id(session: Session, *, actor: str, lead_id: int, now: datetime) -> Claimed:
@@ -880,10 +936,23 @@ class Transfer:
     losing_managers: tuple[str, ...] = ()
     from_department: str | None = None
     from_managers: tuple[str, ...] = ()
+    #: the territory department a done transfer moved the lead outside of (recorded)
+    out_of_territory: str | None = None
+
+
+def _outside_territory(session: Session, lead: Any, department_id: int) -> Department | None:
+    """The lead's territory department when ``department_id`` is not it (None: inside or open)."""
+    territory = territories.territory_department(session, lead)
+    return territory if territory is not None and territory.id != department_id else None
 
 
 def _move(session: Session, lead: Lead, to_user: str, actor: str, now, reason=None) -> None:
+    """Move the lead (a manager's or admin's decision); a move outside the lead's territory is
+    allowed on purpose and recorded as a ``territory`` event naming the territory."""
     _member, department = _target(session, to_user)
+    outside = _outside_territory(session, lead, department.id)
+    if outside is not None:
+        session.add(_event(lead, "territory", actor, now, reason=outside.name[:MAX_REASON]))
     session.add(
         _event(
             lead,
@@ -937,6 +1006,7 @@ def transfer(
     _member, target_department = _target(session, to_user)
     previous = snapshot(session, lead)
     if may_manage(session, actor, lead):
+        outside = _outside_territory(session, lead, target_department.id)
         _move(session, lead, to_user, actor, now)
         session.commit()
         return Transfer(
@@ -945,9 +1015,23 @@ def transfer(
             to_user=to_user,
             to_department=target_department.name,
             losing_managers=_losing_managers(session, previous, target_department.id),
+            out_of_territory=outside.name if outside else None,
         )
     if lead.owner_id != actor:
         _require_owner_or_manager(session, actor, lead, "lead.transfer_denied")
+    outside = _outside_territory(session, lead, target_department.id)
+    if outside is not None and territories.policy(session) == "strict":
+        # The owner's request would hand the lead outside its territory: refused (a manager
+        # of the territory or an admin may still move it on purpose).
+        session.rollback()
+        raise Conflict(
+            "lead.transfer_out_of_territory",
+            lead=lead.name,
+            to_user=to_user,
+            territory=outside.name,
+            managers=depts.managers_of(session, outside),
+            admins=depts.admin_ids(session),
+        )
     pending = session.exec(
         select(TransferRequest).where(
             TransferRequest.lead_id == lead.id, TransferRequest.status == "pending"

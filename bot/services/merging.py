@@ -136,11 +136,16 @@ def merge(session: Session, *, actor: str, words: list[str], now: datetime) -> M
         update(ClaimConflict).where(col(ClaimConflict.lead_id) == first.id).values(lead_id=kept.id)
     )
     domain, last = first.domain, first.last_activity_at
+    # The territory attributes the kept lead lacks come from the retired one (DESIGN §7).
+    known = {name: getattr(first, name) for name in ("employees", "country", "industry")}
     _retire(session, first, "merged", actor, now, reason=kept.name[:400])
     first.merged_into_id = kept.id
     session.add(first)
     if kept.domain is None and domain is not None:
         kept.domain = domain
+    for name, value in known.items():
+        if getattr(kept, name) is None and value is not None:
+            setattr(kept, name, value)
     if last is not None and (kept.last_activity_at is None or kept.last_activity_at < last):
         kept.last_activity_at = last
     kept.updated_at = now

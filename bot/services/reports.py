@@ -29,7 +29,7 @@ from sqlalchemy import (
     or_,
     union_all,
 )
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.periods import (
     MAX_SPAN_DAYS,
@@ -268,6 +268,8 @@ class Agenda:
     targets: list[Any] = field(default_factory=list)
     pipeline: Pipeline = _NO_PIPELINE
     lost: Listing = _NO_LOST
+    #: claims made outside their territory under ``territory_policy = "warn"`` (DESIGN §7)
+    out_of_territory: Listing = _NO_LOST
 
 
 @dataclass(frozen=True)
@@ -963,7 +965,56 @@ def agenda(session: Session, department: Department, now: datetime, meeting_at: 
         targets=target_progress(session, department, now, found),
         pipeline=pipeline(session, department.id, found),
         lost=_lost(found["lost"]),
+        out_of_territory=out_of_territory_claims(session, department, since, now),
     )
+
+
+@dataclass(frozen=True)
+class OutOfTerritoryLine:
+    lead: str
+    user_id: str | None
+    department: str
+    territory: str
+    at: datetime
+
+
+def out_of_territory_claims(
+    session: Session, department: Department, start: datetime, end: datetime
+) -> Listing:
+    """Claims made outside their territory (``warn`` policy) from ``start`` to ``end`` that
+    concern the department: its reps claimed outside its territory, or others claimed inside
+    it. They are read from the claims' audit events (``leads.OUT_OF_TERRITORY``), newest
+    first, at most ``LIST_LIMIT``."""
+    from bot.services.leads import OUT_OF_TERRITORY
+
+    rows = session.exec(
+        select(OwnershipEvent, Lead.name)
+        .join(Lead, Lead.id == OwnershipEvent.lead_id)
+        .where(
+            OwnershipEvent.action == "claim",
+            col(OwnershipEvent.reason).startswith(OUT_OF_TERRITORY),
+            OwnershipEvent.at >= start,
+            OwnershipEvent.at <= end,
+            col(Lead.deleted_at).is_(None),
+        )
+        .order_by(col(OwnershipEvent.at).desc(), col(OwnershipEvent.id).desc())
+    ).all()
+    names = _department_names(session, {e.to_department_id for e, _ in rows if e.to_department_id})
+    lines = []
+    for event, lead_name in rows:
+        territory = (event.reason or "")[len(OUT_OF_TERRITORY) :]
+        if event.to_department_id != department.id and territory != department.name:
+            continue
+        lines.append(
+            OutOfTerritoryLine(
+                lead=lead_name,
+                user_id=event.to_owner,
+                department=names.get(event.to_department_id, "—"),
+                territory=territory,
+                at=event.at,
+            )
+        )
+    return Listing(lines[:LIST_LIMIT], len(lines))
 
 
 def report(session: Session, department: Department, now: datetime, name: str) -> Report:

@@ -34,11 +34,22 @@ from bot.services.departments import (
 from bot.services.errors import InvalidInput, ServiceError
 from bot.services.leads import MAIL_PROVIDER_PREFIX, mail_providers
 from bot.services.names import domain_key
+from bot.services.territories import EXAMPLES as TERRITORY_EXAMPLES
+from bot.services.territories import POLICIES, TERRITORY_KEYS, parse_territory
 from bot.store.models import Department, Member, Setting, utcnow
 
-TOP_KEYS = ("timezone", "locale", "currency", "admins", "free_mail_domains", "department")
+TOP_KEYS = (
+    "timezone",
+    "locale",
+    "currency",
+    "admins",
+    "free_mail_domains",
+    "territory_policy",
+    "default_department",
+    "department",
+)
 MAX_SETTING_KEY = 64  # setting.key
-DEPARTMENT_KEYS = ("name", "channel", "managers", "reps", *OPTIONS, "stage_weights")
+DEPARTMENT_KEYS = ("name", "channel", "managers", "reps", *OPTIONS, "stage_weights", "territory")
 
 
 class SetupError(InvalidInput):
@@ -139,6 +150,52 @@ def _mail_domains(text: str, value: Any, problems: _Problems) -> list[str]:
     return sorted(set(domains))
 
 
+def _territory_line(text: str, key: str | None, department_index: int) -> int:
+    """The line of ``key`` in the n-th department's ``[department.territory]`` table (the
+    table's own line when ``key`` is None or not found)."""
+    lines = text.splitlines()
+    seen, table = -1, None
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if re.match(r"^\[\[\s*department\s*\]\]", stripped):
+            seen += 1
+            if seen > department_index:
+                break
+        elif seen == department_index and re.match(
+            r"^\[\s*department\s*\.\s*territory\s*\]", stripped
+        ):
+            table = number
+        elif table is not None and stripped.startswith("["):
+            break
+        elif table is not None and key and re.match(rf"^\"?{re.escape(key)}\"?\s*=", stripped):
+            return number + 1
+    if table is not None:
+        return table + 1
+    return _line_of(text, "territory", department_index)
+
+
+def _territory(text: str, value: Any, index: int, problems: _Problems) -> dict[str, Any]:
+    """``[department.territory]``: every key checked, each problem with its line."""
+    if isinstance(value, dict):
+        for key in value:
+            if key not in TERRITORY_KEYS:
+                problems.add(
+                    "setup_unknown_key",
+                    key=f"territory.{key}",
+                    line=_territory_line(text, key, index),
+                )
+    clean, wrong = parse_territory(value)
+    for error in wrong:
+        problems.add(
+            "setup_bad_territory",
+            key=error.key,
+            line=_territory_line(text, error.key, index),
+            value=str(error.value),
+            expected=TERRITORY_EXAMPLES.get(error.key, "{ employees_min = 500 }"),
+        )
+    return clean
+
+
 #: Settings as a department gets them when neither the file nor the database says otherwise.
 _DEFAULTS = {"claim_days": 14, "warn_days": 3}
 
@@ -182,9 +239,19 @@ def parse_setup(text: str, session: Session | None = None) -> dict[str, Any]:
     )
     if "free_mail_domains" in data:
         data["free_mail_domains"] = _mail_domains(text, data["free_mail_domains"], problems)
+    if "territory_policy" in data and data["territory_policy"] not in POLICIES:
+        problems.add(
+            "setup_bad_territory",
+            key="territory_policy",
+            line=_line_of(text, "territory_policy", None),
+            value=str(data["territory_policy"]),
+            expected=TERRITORY_EXAMPLES["territory_policy"],
+        )
     departments = data.get("department", [])
     if not isinstance(departments, list):
         raise SetupError("setup_syntax", detail="[[department]]")
+    if "default_department" in data:
+        _check_default_department(text, data, departments, session, problems)
     seen_names: dict[str, int] = {}
     seen_members: dict[str, str] = {}
     for index, entry in enumerate(departments):
@@ -240,6 +307,8 @@ def parse_setup(text: str, session: Session | None = None) -> dict[str, Any]:
                 claim_checked = entry[key] if len(problems.found) == before else None
         if "stage_weights" in entry:
             entry["stage_weights"] = _stage_weights(text, entry["stage_weights"], index, problems)
+        if "territory" in entry:
+            entry["territory"] = _territory(text, entry["territory"], index, problems)
         for role_key in ("managers", "reps"):
             line = _line_of(text, role_key, index)
             entry[role_key] = _user_list(
@@ -261,6 +330,32 @@ def parse_setup(text: str, session: Session | None = None) -> dict[str, Any]:
     problems.check()
     data["department"] = departments
     return data
+
+
+def _check_default_department(
+    text: str,
+    data: dict[str, Any],
+    departments: list[Any],
+    session: Session | None,
+    problems: _Problems,
+) -> None:
+    """``default_department`` names a department of the file or of the database."""
+    value = data["default_department"]
+    named = {name_key(d["name"]) for d in departments if isinstance(d.get("name"), str)}
+    known = isinstance(value, str) and value.strip() and name_key(value) in named
+    if not known and isinstance(value, str) and value.strip() and session is not None:
+        known = (
+            session.exec(select(Department).where(Department.name_key == name_key(value))).first()
+            is not None
+        )
+    if not known:
+        problems.add(
+            "setup_unknown_department",
+            key="default_department",
+            line=_line_of(text, "default_department", None),
+            value=str(value),
+            departments=sorted({d["name"] for d in departments if isinstance(d.get("name"), str)}),
+        )
 
 
 def _check_move(
@@ -354,6 +449,12 @@ def import_setup(*, session: Session, text: str) -> SetupResult:
             session.add(row)
     if "free_mail_domains" in data:
         _store_mail_domains(session, data["free_mail_domains"])
+    for key in ("territory_policy", "default_department"):
+        if key in data:
+            value = data[key] if key == "territory_policy" else name_key(data[key])
+            row = session.get(Setting, key) or Setting(key=key, value="")
+            row.value = value
+            session.add(row)
     default_tz = data.get("timezone") or workspace_setting(session, "timezone", "UTC")
     default_locale = data.get("locale") or workspace_setting(session, "locale", "en")
     for user_id in data["admins"]:
@@ -377,6 +478,8 @@ def import_setup(*, session: Session, text: str) -> SetupResult:
             result.updated.append(clean)
         if "channel" in entry:
             department.channel = entry["channel"]
+        if "territory" in entry:  # a file without the table leaves the territory as it is
+            department.territory = entry["territory"]
         for key in OPTIONS:
             if key in entry:
                 setattr(department, key, entry[key])

@@ -64,6 +64,8 @@ class Department(SQLModel, table=True):
     max_leads_per_rep: int = 200
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    #: ``[department.territory]`` of the setup file as JSON (migration 0005); None: none
+    territory: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Member(SQLModel, table=True):
@@ -130,6 +132,10 @@ class Lead(SQLModel, table=True):
     deleted_at: datetime | None = None
     #: the lead a merged lead lives on as
     merged_into_id: int | None = None
+    #: territory attributes (migration 0005); None is unknown
+    employees: int | None = None
+    country: str | None = Field(default=None, max_length=2)
+    industry: str | None = Field(default=None, max_length=80)
 
 
 class OwnershipEvent(SQLModel, table=True):

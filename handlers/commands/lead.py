@@ -14,8 +14,8 @@ from sqlmodel import Session
 from bot import render
 from bot.config import Settings
 from bot.money import parse_amount
+from bot.services import lead_attributes, merging, territories
 from bot.services import leads as svc
-from bot.services import merging
 from bot.services.errors import InvalidInput
 from handlers.notify import direct_messages
 from handlers.parsing import as_user, is_help, tokens
@@ -94,6 +94,16 @@ class Reply:
 
 def claim(r: Request) -> Reply:
     done = svc.claim(r.session, actor=r.actor, words=r.words, now=r.now)
+    if done.out_of_territory is not None:
+        return Reply(
+            "lead.claimed",
+            lead=done.lead,
+            department=done.department,
+            similar=done.similar,
+            from_pool=done.from_pool,
+            mail_domain=done.mail_domain,
+            territory=done.out_of_territory.name,
+        )
     return Reply(
         "lead.claimed",
         lead=done.lead,
@@ -131,6 +141,14 @@ def transfer(r: Request) -> Reply:
             previous=done.previous,
             to_user=to_user,
         )
+        if done.out_of_territory:
+            return Reply(
+                "lead.transferred",
+                item=done.lead,
+                previous=done.previous,
+                to_user=to_user,
+                territory=done.out_of_territory,
+            )
         return Reply("lead.transferred", item=done.lead, previous=done.previous, to_user=to_user)
     if done.from_managers:
         r.notify(
@@ -163,7 +181,25 @@ def transfer(r: Request) -> Reply:
 
 
 def who(r: Request) -> Reply:
-    return Reply("lead.who", item=svc.view(r.session, r.words, actor=r.actor))
+    """Names the territory department too when the lead has an owner in another one."""
+    item = svc.view(r.session, r.words, actor=r.actor)
+    territory = territories.territory_department(r.session, item.lead)
+    if territory is not None and item.lead.owner_id and territory.id != item.lead.department_id:
+        return Reply("lead.who", item=item, territory=territory.name)
+    return Reply("lead.who", item=item)
+
+
+def set_(r: Request) -> Reply:
+    """``/lead set <company> employees|country|industry <value>``."""
+    done = lead_attributes.set_attribute(r.session, actor=r.actor, words=r.words, now=r.now)
+    return Reply(
+        "lead.attribute_set",
+        lead=done.lead,
+        attribute=done.attribute,
+        value=done.value,
+        previous=done.previous,
+        territory=done.territory.name if done.territory else None,
+    )
 
 
 def mine(r: Request) -> Reply:
@@ -289,4 +325,5 @@ SUBCOMMANDS = {
     "list": list_,
     "merge": merge,
     "delete": delete,
+    "set": set_,
 }

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from bot import render
 from bot.services import departments as svc
-from bot.services import reports
+from bot.services import reports, territories
 from handlers.parsing import as_channel_mention, as_user, channel_id, is_help, tokens
 from jobs import exports, posts
 
@@ -78,6 +78,8 @@ def dept(args: list[str], *, actor: str, session: Session, locale: str) -> rende
             locale,
             department=department,
             members=svc.members_of(session, department),
+            territory=territories.describe(department.territory),
+            policy=territories.policy(session),
         )
     if action == "create":
         channel = as_channel_mention(rest[-1]) if len(rest) > 1 else None
