@@ -167,6 +167,20 @@ SAMPLES = {
         action="merge", lead="Acme", department="SMB", managers=["U0MGR2"], admins=[]
     ),
     "log.new_too_long": dict(company="Acme", kind="call"),
+    "lead.out_of_territory": dict(
+        lead="Huawei", territory="Enterprise", managers=["U0MGR1"], admins=[], caller="U0REP3"
+    ),
+    "lead.attribute_set": dict(
+        lead=_lead(1), attribute="employees", value="1200", previous="800", territory="Enterprise"
+    ),
+    "lead.set_usage": dict(given="size"),
+    "lead.bad_attribute": dict(attribute="country", given="China"),
+    "lead.set_denied": dict(
+        lead="Acme", owner="U0REP1", department="Enterprise", managers=["U0MGR1"], admins=[]
+    ),
+    "lead.transfer_out_of_territory": dict(
+        lead="Huawei", to_user="U0REP3", territory="Enterprise", managers=["U0MGR1"], admins=[]
+    ),
 }
 # Pieces of the modal (plain text, not messages); the modal itself is validated in test_log.
 MODAL_PIECES = {"kind_name", "modal_new_company"}
