@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlmodel import Session, select
 
 from bot.services.errors import InvalidInput
@@ -17,6 +18,7 @@ from bot.store.models import Activity, Department
 from bot.workdays import is_working_day, previous_working_day
 from jobs import posts, schedules
 from jobs.runner import run_job
+from jobs.scheduler import build_worker
 from tests.conftest import SETUP_TOML, LiveServer
 from tests.digest_support import SETUP, client_for, setup_org
 
@@ -234,3 +236,26 @@ def test_show_in_chinese_with_make_up_days(org) -> None:
     assert "工作日：周一至周五，CN 法定节假日除外" in reply.text
     assert "2027-01-01 周五 — 休息：元旦" in reply.text
     assert "2027-02-08 周一 — 休息：春节" in reply.text
+
+
+def test_the_worker_follows_a_calendar_change_without_a_restart(engine, fake_slack) -> None:
+    departments = setup_org(engine)
+    ent_id = departments["Enterprise"].id
+    at = datetime(2026, 9, 30, 3, 0, tzinfo=UTC)  # Wed 30 Sep 2026, 11:00 in Shanghai
+    with time_machine.travel(at, tick=False):
+        worker = build_worker(engine=engine, client=client_for(fake_slack), background=True)
+        worker.install()
+        worker.scheduler.start(paused=True)
+        job_id = f"daily-digest:{ent_id}"
+        # no calendar: Thursday 1 Oct is an ordinary working day
+        first = worker.scheduler.get_job(job_id).trigger.get_next_fire_time(None, at)
+        assert first == datetime(2026, 10, 1, 9, tzinfo=SHANGHAI)
+        with Session(engine) as session:  # as `/sales dept set Enterprise holidays CN`
+            department = session.get(Department, ent_id)
+            department.holidays = "CN"
+            session.add(department)
+            session.commit()
+        assert job_id in worker.sync()
+        after = worker.scheduler.get_job(job_id).trigger.get_next_fire_time(None, at)
+        assert after == datetime(2026, 10, 8, 9, tzinfo=SHANGHAI)
+        worker.scheduler.shutdown()
