@@ -25,6 +25,9 @@ import holidays as holiday_calendars
 #: How far back the previous working day is looked for (a long break is a few weeks at most).
 LOOKBACK_DAYS = 60
 
+#: At most this many extra days per list: a year of them, plus a few.
+MAX_EXTRA_DAYS = 400
+
 _SPEC = re.compile(r"^([A-Za-z]{2,3})(?:-([A-Za-z0-9]{1,4}))?$")
 
 
@@ -77,6 +80,8 @@ def parse_dates(value: Any) -> str | None:
         if not item:
             continue
         days.add(date.fromisoformat(item) if len(item) == 10 else _bad(item))
+    if len(days) > MAX_EXTRA_DAYS:
+        raise ValueError(f"{len(days)} dates")
     return ",".join(day.isoformat() for day in sorted(days)) or None
 
 

@@ -15,7 +15,7 @@ from bot.services.errors import InvalidInput
 from bot.services.setup import import_setup
 from bot.store.db import make_engine
 from bot.store.models import Activity, Department
-from bot.workdays import is_working_day, previous_working_day
+from bot.workdays import is_working_day, parse_dates, previous_working_day
 from jobs import posts, schedules
 from jobs.runner import run_job
 from jobs.scheduler import build_worker
@@ -68,6 +68,13 @@ def test_extra_days_and_no_calendar() -> None:
     assert not is_working_day(own, date(2026, 12, 24))
     assert is_working_day(own, date(2026, 12, 26))  # a Saturday the department works
     assert previous_working_day(Calendar("CN"), date(2026, 10, 8)) == date(2026, 9, 30)
+    assert parse_dates([date(2026, 12, 31), "2026-12-24", "2026-12-31"]) == "2026-12-24,2026-12-31"
+    assert parse_dates("off") is None
+    too_many = ",".join((date(2026, 1, 1) + timedelta(days=n)).isoformat() for n in range(401))
+    with pytest.raises(ValueError):
+        parse_dates(too_many)
+    with pytest.raises(ValueError):
+        parse_dates("2026-02-30")
     assert previous_working_day(Calendar("CN"), date(2026, 10, 12)) == date(2026, 10, 10)
 
 
@@ -223,10 +230,18 @@ def test_slack_sets_and_shows_the_calendar(org) -> None:
         None,
     )
     reply = org.command("/sales", "dept show Enterprise", user="U0REP1")
-    assert "Working days: Monday–Friday, except the public holidays of US" in reply.text
+    assert "Working days: Monday–Friday, except the public holidays of US (and any" in reply.text
     assert "extra days off: 2026-12-24, 2026-12-31" in reply.text
-    assert "Thu 26 Nov 2026 — day off: Thanksgiving Day" in reply.text
-    assert "Thu 24 Dec 2026 — day off" in reply.text
+    thanksgiving = "• Thu 26 Nov 2026 — day off: Thanksgiving Day\n• Thu 24 Dec 2026 — day off\n"
+    assert thanksgiving in reply.text
+    saturdays = ",".join((date(2027, 1, 2) + timedelta(weeks=n)).isoformat() for n in range(12))
+    reply = org.command("/sales", f"dept set Enterprise extra_workdays {saturdays}", user="U0ADMIN")
+    assert "extra_workdays is now 2027-01-02," in reply.text
+    reply = org.command("/sales", "dept show Enterprise", user="U0REP1")
+    assert "extra working days: 2027-01-02, 2027-01-09," in reply.text
+    assert "2027-03-06 …and 2 more" in reply.text
+    assert "Sat 02 Jan 2027 — working day\n" in reply.text  # the department's own
+    assert "Mon 18 Jan 2027 — day off: Martin Luther King Jr. Day\n" in reply.text
 
 
 def test_show_in_chinese_with_make_up_days(org) -> None:
@@ -234,7 +249,7 @@ def test_show_in_chinese_with_make_up_days(org) -> None:
     assert "holidays is now CN" in reply.text or "CN" in reply.text
     reply = org.command("/sales", "dept show SMB", user="U0REP3")  # SMB reads zh-CN
     assert "工作日：周一至周五，CN 法定节假日除外" in reply.text
-    assert "2027-01-01 周五 — 休息：元旦" in reply.text
+    assert "• 2027-01-01 周五 — 休息：元旦\n• 2027-02-05" in reply.text
     assert "2027-02-08 周一 — 休息：春节" in reply.text
 
 
