@@ -2,9 +2,9 @@
 and put it in the outbox under its ``job:department:period`` key.
 
 A job only enqueues; delivery is ``deliver-outbox``'s (``run_job`` runs it right after). A
-department whose post is off, that has no channel, or (daily digest) whose local day is a
-weekend is skipped and reported as such. Running a job again for the same period adds
-nothing: the key is already there.
+department whose post is off, that has no channel, or whose day (the digest's, the
+meeting's) is not a working day (``bot.workdays``: weekends, public holidays) is skipped and
+reported as such. Running a job again for the same period adds nothing: the key is there.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def run_posts(job: str, engine: Engine, now: datetime, department: str | int | N
                 continue
             post = build(session, dept, now)
             if post is None:
-                report.skip(dept.name, "weekend")
+                report.skip(dept.name, "not_working_day")
                 continue
             enqueue_post(session, post, now, report)
     return report

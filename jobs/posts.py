@@ -59,8 +59,9 @@ def _iso_week(day: date) -> str:
 
 
 def daily_digest(session: Session, department: Department, now: datetime) -> Post | None:
-    """The daily digest due at ``now``; None on a weekend (daily digests skip them)."""
-    if not reports.is_workday(now, department.timezone):
+    """The daily digest due at ``now``; None when that is not a working day of the
+    department (weekends, its public holidays: ``bot.workdays``)."""
+    if not reports.is_workday(now, department.timezone, department):
         return None
     digest = reports.daily_digest(session, department, now)
     day = local_date(now, department.timezone)
@@ -113,9 +114,12 @@ def weekly_digest(session: Session, department: Department, now: datetime) -> Po
 
 
 def agenda(session: Session, department: Department, now: datetime) -> Post | None:
-    """The agenda of the department's next meeting after ``now``; None without meetings."""
+    """The agenda of the department's next meeting after ``now``; None without meetings, and
+    for a meeting on a day that is not a working day (the next agenda covers both)."""
     meeting_at = schedules.next_meeting(department, now)
     if meeting_at is None:
+        return None
+    if not reports.is_workday(meeting_at, department.timezone, department):
         return None
     data = reports.agenda(session, department, now, meeting_at)
     day = local_date(meeting_at, department.timezone)

@@ -11,7 +11,7 @@ class JobReport:
     enqueued: list[str] = field(default_factory=list)
     #: outbox keys that were already there (the post exists: nothing added)
     already: list[str] = field(default_factory=list)
-    #: (department, reason) pairs with nothing to post: off, no_channel, weekend
+    #: (department, reason) pairs with nothing to post: off, no_channel, not_working_day
     skipped: list[tuple[str, str]] = field(default_factory=list)
     #: outbox keys delivered and kept for a retry by the delivery that followed
     sent: list[str] = field(default_factory=list)

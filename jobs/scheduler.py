@@ -55,6 +55,8 @@ class Planned:
     department_id: int
     timezone: str
     spec: str
+    #: the holiday settings the trigger skips by: a change from Slack replaces the job
+    calendar: schedules.Calendar | None = None
 
 
 class Worker:
@@ -108,7 +110,11 @@ class Worker:
                         continue
                     assert department.id is not None
                     wanted[f"{job}:{department.id}"] = Planned(
-                        job, department.id, department.timezone, spec
+                        job,
+                        department.id,
+                        department.timezone,
+                        spec,
+                        schedules.Calendar.of(department),
                     )
         return wanted
 

@@ -1,19 +1,21 @@
 """When each department's posts are due: cron triggers in the department's own IANA zone.
 
-A department's ``daily_digest`` ("09:00", workdays), ``weekly_digest`` ("fri 17:00") and
-``meeting`` ("mon 10:00"; its agenda is posted ``AGENDA_LEAD`` before) become APScheduler
-``CronTrigger``\\ s with an explicit timezone, so a DST change moves the UTC instant and never
-skips or repeats a local 09:00. The worker, the catch-up at start and the ``/sales digest``
-preview all ask this module, so they agree on when the next post is.
+A department's ``daily_digest`` ("09:00", on working days: ``bot.workdays``), ``weekly_digest``
+("fri 17:00") and ``meeting`` ("mon 10:00"; its agenda is posted ``AGENDA_LEAD`` before)
+become APScheduler ``CronTrigger``\\ s with an explicit timezone, so a DST change moves the
+UTC instant and never skips or repeats a local 09:00. The worker, the catch-up at start and
+the ``/sales digest`` preview all ask this module, so they agree on when the next post is.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import workdays
 from bot.schedule import WEEKDAYS, parse_time, parse_weekly
 from bot.store.models import Department
 
@@ -59,8 +61,55 @@ class LocalCronTrigger(CronTrigger):
         return None
 
 
-def _cron(days: str, at: time, tz: str) -> CronTrigger:
-    return LocalCronTrigger(day_of_week=days, hour=at.hour, minute=at.minute, timezone=ZoneInfo(tz))
+class WorkingDayTrigger(LocalCronTrigger):
+    """A daily or weekly trigger that fires only when the day it serves is a working day of
+    the department (``bot.workdays.is_working_day``): the daily digest's own day, or the
+    meeting's day for an agenda posted ``offset`` before it. A daily digest fires every day of
+    the week and is filtered here, so an official make-up working Saturday (China's 调休)
+    gets its digest and a public holiday gets none."""
+
+    def __init__(self, *, calendar: Calendar, offset: timedelta, **fields: object) -> None:
+        super().__init__(**fields)
+        self.calendar, self.offset = calendar, offset
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        fire = super().get_next_fire_time(previous_fire_time, now)
+        for _ in range(workdays.LOOKBACK_DAYS * 2):
+            if fire is None:
+                return None
+            served = (fire + self.offset).astimezone(self.timezone).date()
+            if workdays.is_working_day(self.calendar, served):
+                return fire
+            fire = super().get_next_fire_time(fire, fire + timedelta(seconds=1))
+        return None
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """A snapshot of a department's holiday settings, for a trigger that outlives its row."""
+
+    holidays: str | None
+    extra_holidays: str | None
+    extra_workdays: str | None
+
+    @classmethod
+    def of(cls, department: Department) -> Calendar:
+        return cls(department.holidays, department.extra_holidays, department.extra_workdays)
+
+
+def _cron(
+    days: str,
+    at: time,
+    tz: str,
+    department: Department | None = None,
+    offset: timedelta = timedelta(0),
+) -> CronTrigger:
+    fields = {"day_of_week": days, "hour": at.hour, "minute": at.minute, "timezone": ZoneInfo(tz)}
+    if department is None:
+        return LocalCronTrigger(**fields)
+    return WorkingDayTrigger(calendar=Calendar.of(department), offset=offset, **fields)
 
 
 def trigger_for(job: str, department: Department) -> CronTrigger | None:
@@ -70,10 +119,12 @@ def trigger_for(job: str, department: Department) -> CronTrigger | None:
         return None
     try:
         if job == "daily-digest":
-            return _cron("mon-fri", parse_time(spec), department.timezone)
+            # every day, then only working days (a make-up Saturday included)
+            return _cron("mon-sun", parse_time(spec), department.timezone, department)
         day, at = parse_weekly(spec)
-        if job == "agenda":
+        if job == "agenda":  # no agenda for a meeting on a holiday
             day, at = _before(day, at, AGENDA_LEAD)
+            return _cron(WEEKDAYS[day], at, department.timezone, department, AGENDA_LEAD)
         return _cron(WEEKDAYS[day], at, department.timezone)
     except (ValueError, ZoneInfoNotFoundError):
         return None

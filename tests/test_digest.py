@@ -154,7 +154,7 @@ def test_daily_digest_skips_weekends_and_monday_covers_them(engine, fake_slack) 
     report = run_job(
         "daily-digest", engine=engine, client=client, now=saturday, department="Enterprise"
     )
-    assert report.enqueued == [] and ("Enterprise", "weekend") in report.skipped
+    assert report.enqueued == [] and ("Enterprise", "not_working_day") in report.skipped
     assert fake_slack.calls_to("chat.postMessage") == []
     monday = saturday + timedelta(days=2)
     report = run_job(

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import bindparam, func, literal, text, union_all, update
 from sqlmodel import Session, select
 
+from bot import workdays
 from bot.render import LOCALES
 from bot.schedule import parse_time, parse_weekly
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -37,6 +38,9 @@ OPTIONS: dict[str, str] = {
     "claim_days": "14",
     "warn_days": "3",
     "max_leads_per_rep": "200",
+    "holidays": "CN | US-CA | off",
+    "extra_holidays": "2026-12-24,2026-12-31 | off",
+    "extra_workdays": "2026-12-26 | off",
 }
 
 #: Slack ids, at most as long as the columns that keep them (32 characters).
@@ -206,6 +210,16 @@ def require_manager_or_admin(session: Session, user_id: str, department: Departm
     )
 
 
+def holiday_calendar(
+    department: Department, now: datetime | None, locale: str
+) -> list[workdays.Day]:
+    """For ``/sales dept show``: the next 90 days (from the department's local today) that
+    are not plain Monday–Friday: public holidays and extra days off on weekdays, and working
+    weekend days (official make-up days such as China's 调休, ``extra_workdays``)."""
+    today = (now or utcnow()).astimezone(ZoneInfo(department.timezone)).date()
+    return workdays.upcoming(department, today, locale=locale)
+
+
 # ── validation shared by Slack commands and the setup file ───────────────────────────────────
 
 
@@ -256,6 +270,10 @@ def parse_option(key: str, value: Any, *, current: dict[str, Any] | None = None)
             else:
                 parse_weekly(text)
             return text.lower()
+        if key == "holidays":  # a calendar of the holidays package (bot.workdays)
+            return workdays.parse_calendar(text)
+        if key in ("extra_holidays", "extra_workdays"):  # ISO dates; a list in the file
+            return workdays.parse_dates(value)
         if isinstance(value, float) and not value.is_integer():
             raise ValueError(text)
         number = int(value) if isinstance(value, (int, float)) else int(text, 10)

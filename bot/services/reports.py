@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -31,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col, select
 
+from bot import workdays
 from bot.periods import (
     MAX_SPAN_DAYS,
     PERIODS,
@@ -285,12 +287,17 @@ class Report:
 # ── periods the posts cover ──────────────────────────────────────────────────────────────────
 
 
-def daily_window(now: datetime, tz: str) -> Period:
-    """The days a daily digest posted at ``now`` covers: yesterday, and on Monday the whole
-    weekend since Friday (daily digests skip weekends, so nothing goes unreported)."""
+def daily_window(now: datetime, tz: str, department: workdays.HasCalendar | None = None) -> Period:
+    """The days a daily digest posted at ``now`` covers: every day since the previous working
+    day (``bot.workdays``), that one included. Daily digests go out on working days only, so
+    Monday's covers Friday to Sunday and the first digest after a holiday week the whole
+    break: nothing goes unreported. Without a department: Monday to Friday."""
     today = local_date(now, tz)
-    back = 3 if today.weekday() == 0 else 1
-    return window(today - timedelta(days=back), today, tz, "yesterday")
+    if department is None:
+        back = 3 if today.weekday() == 0 else 1
+        return window(today - timedelta(days=back), today, tz, "yesterday")
+    first = workdays.previous_working_day(department, today)
+    return window(first, today, tz, "yesterday")
 
 
 def weekly_window(now: datetime, tz: str) -> Period:
@@ -300,8 +307,11 @@ def weekly_window(now: datetime, tz: str) -> Period:
     return period(name, now, tz)
 
 
-def is_workday(now: datetime, tz: str) -> bool:
-    return local_date(now, tz).weekday() < 5
+def is_workday(now: datetime, tz: str, department: workdays.HasCalendar | None = None) -> bool:
+    """Is the local day of ``now`` a working day (of ``department``'s calendar, if given)."""
+    if department is None:
+        return local_date(now, tz).weekday() < 5
+    return workdays.is_working_day(department, local_date(now, tz))
 
 
 # ── aggregates ───────────────────────────────────────────────────────────────────────────────
@@ -891,7 +901,7 @@ def _horizon(department: Department, now: datetime) -> datetime:
 
 def daily_digest(session: Session, department: Department, now: datetime) -> DailyDigest:
     assert department.id is not None
-    covered = daily_window(now, department.timezone)
+    covered = daily_window(now, department.timezone, department)
     window = {"d": department.id, "s": covered.start, "e": covered.end}
     found = _sections(session, DAILY, **window, now=now, horizon=_horizon(department, now))
     figures = rep_figures(found)
@@ -931,12 +941,18 @@ def weekly_digest(session: Session, department: Department, now: datetime) -> We
 
 def agenda(session: Session, department: Department, now: datetime, meeting_at: datetime) -> Agenda:
     """The agenda of the meeting at ``meeting_at``, built at ``now``; it reviews the week
-    since the previous (weekly) meeting.
+    since the previous (weekly) meeting that had an agenda: a meeting on a holiday gets none
+    (``bot.workdays``), so the next agenda covers both meetings' span.
 
     Deals stuck for over a week are split in two: newly stuck since the previous agenda, and
     carried over (already stuck then)."""
     assert department.id is not None
     since = meeting_at - timedelta(days=7)
+    zone = ZoneInfo(department.timezone)
+    for _ in range(8):  # wall-clock weeks back, so a DST change keeps the local hour
+        if workdays.is_working_day(department, since.astimezone(zone).date()):
+            break
+        since -= timedelta(days=7)
     previous_stuck = now - timedelta(days=7) - STUCK_AFTER
     window = {"d": department.id, "s": since, "e": now}
     found = _sections(

@@ -62,6 +62,11 @@ class Department(SQLModel, table=True):
     claim_days: int = 14
     warn_days: int = 3
     max_leads_per_rep: int = 200
+    #: public-holiday calendar, ``"CN"`` or ``"US-CA"`` (``bot.workdays``); None: weekends only
+    holidays: str | None = Field(default=None, max_length=16)
+    #: the department's own days off and working days: ISO dates separated by commas
+    extra_holidays: str | None = Field(default=None, sa_type=Text)
+    extra_workdays: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     #: ``[department.territory]`` of the setup file as JSON (migration 0005); None: none

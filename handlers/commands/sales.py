@@ -46,7 +46,11 @@ def sales_command(ack: Ack, command: dict, session: Session, locale: str, now: d
         return
     sub, rest = args[0].lower(), args[1:]
     if sub == "dept":
-        ack(**dept(rest, actor=command["user_id"], session=session, locale=locale).ephemeral())
+        ack(
+            **dept(
+                rest, actor=command["user_id"], session=session, locale=locale, now=now
+            ).ephemeral()
+        )
     elif sub in ("report", "digest", "agenda", "export"):
         actor = command["user_id"]
         ack(
@@ -60,7 +64,9 @@ def sales_command(ack: Ack, command: dict, session: Session, locale: str, now: d
         )
 
 
-def dept(args: list[str], *, actor: str, session: Session, locale: str) -> render.Message:
+def dept(
+    args: list[str], *, actor: str, session: Session, locale: str, now: datetime | None = None
+) -> render.Message:
     """``/sales dept …``; each branch calls one service function and renders its result."""
     action = args[0].lower() if args else "list"
     rest = args[1:]
@@ -80,6 +86,7 @@ def dept(args: list[str], *, actor: str, session: Session, locale: str) -> rende
             members=svc.members_of(session, department),
             territory=territories.describe(department.territory),
             policy=territories.policy(session),
+            calendar=svc.holiday_calendar(department, now, locale),
         )
     if action == "create":
         channel = as_channel_mention(rest[-1]) if len(rest) > 1 else None
