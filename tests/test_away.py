@@ -1,0 +1,125 @@
+"""``/away`` through the real endpoint: setting, showing and clearing an absence, who may,
+and the dates it reads (the clock is pinned at 2026-11-18 12:00 in Shanghai)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import select
+
+from bot.services.absence import is_away
+from bot.store.models import Absence
+from tests.targets_support import db
+
+
+def _absences(server) -> list[Absence]:
+    with db(server) as s:
+        return list(s.exec(select(Absence).order_by(Absence.id)))
+
+
+def test_rep_sets_an_absence_with_cover_and_note(org) -> None:
+    reply = org.command(
+        "/away", "2026-12-24 2026-12-31 cover <@U0REP2|bo> back on the 4th", user="U0REP1"
+    )
+    assert reply.json()["response_type"] == "ephemeral"
+    assert "You are away 2026-12-24 to 2026-12-31, cover <@U0REP2> — back on the 4th." in reply.text
+    [row] = _absences(org)
+    assert (row.user_id, row.first_day, row.last_day) == (
+        "U0REP1",
+        date(2026, 12, 24),
+        date(2026, 12, 31),
+    )
+    assert (row.cover_id, row.note, row.set_by) == ("U0REP2", "back on the 4th", "U0REP1")
+    shown = org.command("/away", "", user="U0REP1")
+    assert "• 2026-12-24 to 2026-12-31, cover <@U0REP2> — back on the 4th" in shown.text
+    with db(org) as s:
+        assert is_away(s, "U0REP1", date(2026, 12, 24))
+        assert is_away(s, "U0REP1", date(2026, 12, 31))
+        assert not is_away(s, "U0REP1", date(2027, 1, 1))
+        assert not is_away(s, "U0REP2", date(2026, 12, 25))
+
+
+def test_one_day_and_the_words_for_days(org) -> None:
+    reply = org.command("/away", "tomorrow", user="U0REP1")
+    assert "You are away 2026-11-19." in reply.text
+    assert "Expiry warnings go to the manager while away." in reply.text
+    reply = org.command("/away", "今天 明天", user="U0REP2")
+    assert "You are away 2026-11-18 to 2026-11-19." in reply.text
+    # MM-DD is the next such day: 12-28 to 01-03 spans the new year; 01-05 is next January.
+    reply = org.command("/away", "12-28 01-03", user="U0MGR1")
+    assert "You are away 2026-12-28 to 2027-01-03." in reply.text
+    reply = org.command("/away", "01-05", user="U0ADMIN")
+    assert "You are away 2027-01-05." in reply.text
+
+
+def test_a_new_absence_replaces_the_one_it_overlaps_and_off_cancels(org) -> None:
+    org.command("/away", "12-01 12-05", user="U0REP1")
+    org.command("/away", "12-20 12-22", user="U0REP1")
+    reply = org.command("/away", "12-04 12-08", user="U0REP1")
+    assert "You are away 2026-12-04 to 2026-12-08." in reply.text
+    assert "This replaces 2026-12-01–2026-12-05." in reply.text
+    shown = org.command("/away", "", user="U0REP1").text
+    assert "2026-12-04 to 2026-12-08" in shown and "2026-12-20 to 2026-12-22" in shown
+    assert "2026-12-01" not in shown
+    reply = org.command("/away", "off", user="U0REP1")
+    assert (
+        "Welcome back: your absence 2026-12-04–2026-12-08, 2026-12-20–2026-12-22 is cancelled."
+        in reply.text
+    )
+    rows = _absences(org)
+    assert len(rows) == 3 and all(r.cancelled_by == "U0REP1" for r in rows)
+    assert "You have no absence set." in org.command("/away", "", user="U0REP1").text
+    reply = org.command("/away", "off", user="U0REP1")
+    assert "nothing to turn off" in reply.text and "`/away &lt;from&gt; [&lt;to&gt;]`" in reply.text
+
+
+def test_manager_sets_it_for_a_rep_others_may_not(org) -> None:
+    reply = org.command("/away", "<@U0REP1|ana> 12-24 12-26 cover <@U0REP2|bo>", user="U0MGR1")
+    assert "<@U0REP1> is away 2026-12-24 to 2026-12-26, cover <@U0REP2>." in reply.text
+    assert _absences(org)[0].set_by == "U0MGR1"
+    for actor, refusal in (
+        ("U0REP2", "Only <@U0REP1>, their manager or an admin"),
+        ("U0MGR2", "只有 <@U0REP1> 本人、其经理或管理员"),  # SMB's manager reads Chinese
+    ):
+        reply = org.command("/away", "<@U0REP1|ana> off", user=actor)
+        assert reply.json()["response_type"] == "ephemeral"
+        assert refusal in reply.text, actor
+        assert "<@U0MGR1>" in reply.text and "<@U0ADMIN>" in reply.text
+    assert _absences(org)[0].cancelled_at is None
+    shown = org.command("/away", "<@U0REP1|ana>", user="U0REP2")
+    assert "<@U0REP1> is away:" in shown.text
+    reply = org.command("/away", "<@U0REP1|ana> off", user="U0ADMIN")
+    assert "<@U0REP1>'s absence 2026-12-24–2026-12-26 is cancelled." in reply.text
+
+
+def test_bad_input_says_what_to_type_and_stores_nothing(org) -> None:
+    cases = {
+        "12-32": "“12-32” is not a day. Type a date as `2026-12-24`",
+        "2026-02-30": "“2026-02-30” is not a day.",
+        "2026-12-10 2026-12-01": "2026-12-01 is before 2026-12-10. Put the first day first",
+        "2026-11-01 2026-11-10": "That absence ended on 2026-11-10",
+        "2026-12-01 2028-12-01": "longer than 366 days",
+        "12-24 cover": "Say who covers after `cover`",
+        "12-24 cover <@U0REP1|ana>": "<@U0REP1> cannot cover for themselves.",
+        "12-24 cover @ana": "@ana",
+        "next week": "That is not how `/away` works. Type `/away 2026-12-24",
+        "off now": "That is not how `/away` works.",
+    }
+    for text, expected in cases.items():
+        reply = org.command("/away", text, user="U0REP1")
+        assert reply.status == 200, text
+        assert reply.json()["response_type"] == "ephemeral", text
+        assert expected in reply.text, (text, reply.text)
+    assert _absences(org) == []
+
+
+def test_chinese_department_reads_chinese(org) -> None:
+    reply = org.command("/away", "明天 cover <@U0MGR2|wang> 回老家", user="U0REP3")
+    assert "已登记：你休假 2026-11-19，代理人 <@U0MGR2> — 回老家。" in reply.text
+    shown = org.command("/away", "", user="U0REP3")
+    assert "你的休假：" in shown.text
+    assert "“下周”不是日期" not in shown.text
+    bad = org.command("/away", "12-40", user="U0REP3")
+    assert "“12-40”不是日期" in bad.text
+    help_text = org.command("/away", "help", user="U0REP3").text
+    assert "/away — 休假与代理" in help_text
