@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import render
+from bot.services.absence import hold_until
 from bot.services.departments import reader_for
 from bot.services.leads import LeadInfo
 from bot.store.models import Department, Lead, OwnershipEvent
@@ -132,6 +133,16 @@ def _expire(session: Session, dept: Department, now: datetime, report: JobReport
     due = session.exec(_open_claims(dept).where(col(Lead.expires_at) <= now)).all()
     for lead in due:
         owner, expired_at = lead.owner_id, lead.expires_at
+        held = hold_until(session, owner, now, dept.timezone) if owner else None
+        if held is not None:
+            # the owner is away today (§9): the claim waits for them (conditional, as below)
+            session.execute(
+                update(Lead)
+                .where(col(Lead.id) == lead.id, Lead.owner_id == owner, col(Lead.expires_at) <= now)
+                .values(expires_at=held, warned_at=None, updated_at=now)
+            )
+            session.commit()
+            continue
         returned = session.execute(
             update(Lead)
             .where(

@@ -3,7 +3,7 @@ and the dates it reads (the clock is pinned at 2026-11-18 12:00 in Shanghai)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import select
 
@@ -123,3 +123,42 @@ def test_chinese_department_reads_chinese(org) -> None:
     assert "“12-40”不是日期" in bad.text
     help_text = org.command("/away", "help", user="U0REP3").text
     assert "/away — 休假与代理" in help_text
+
+
+def test_claims_are_extended_by_the_away_days_inside_their_protection(org) -> None:
+    from datetime import UTC, datetime
+
+    from tests.leads_support import lead_named
+
+    org.command("/lead", "claim Acme", user="U0REP1")  # 14 days: to 2026-12-02 12:00 Shanghai
+    claimed = lead_named(org, "acme").expires_at
+    assert claimed.replace(microsecond=0) == datetime(2026, 12, 2, 4, tzinfo=UTC)
+    org.command("/away", "11-23 11-27", user="U0REP1")  # five days inside
+    assert lead_named(org, "acme").expires_at == claimed + timedelta(days=5)
+    # Replaced: only the four days the old absence did not already add.
+    reply = org.command("/away", "11-25 12-01", user="U0REP1")
+    assert "This replaces 2026-11-23–2026-11-27." in reply.text
+    assert lead_named(org, "acme").expires_at == claimed + timedelta(days=9)
+    # Days after the expiry day add nothing; the new expiry is what /lead who and mine show.
+    org.command("/away", "2027-01-10 2027-01-20", user="U0REP1")
+    assert lead_named(org, "acme").expires_at == claimed + timedelta(days=9)
+    assert "2026-12-11" in org.command("/lead", "who Acme", user="U0REP2").text
+    assert "2026-12-11" in org.command("/lead", "mine", user="U0REP1").text
+
+
+def test_the_expiry_job_waits_for_an_away_owner(org) -> None:
+    from datetime import UTC, datetime
+
+    from tests.leads_support import lead_named
+    from tests.test_expire_claims import _age, _run
+
+    org.command("/lead", "claim Acme", user="U0REP1")
+    org.command("/away", "today 11-20 cover <@U0REP2|bo>", user="U0REP1")
+    now = datetime(2026, 11, 18, 6, tzinfo=UTC)
+    _age(org, "acme", now - timedelta(hours=1))  # ran out while away
+    _run(org, now)
+    lead = lead_named(org, "acme")
+    assert lead.owner_id == "U0REP1"
+    assert lead.expires_at == datetime(2026, 11, 20, 16, tzinfo=UTC)  # 11-21 00:00 Shanghai
+    _run(org, datetime(2026, 11, 21, 1, tzinfo=UTC))  # back, no activity: returns to the pool
+    assert lead_named(org, "acme").owner_id is None

@@ -11,6 +11,16 @@ Decisions where the design is silent:
   theirs it overlaps, in one transaction under their member lock; ``/away off`` cancels the
   current and upcoming ones. Cancelled rows stay, with who cancelled them and when, as the
   record of the change (absences are not lead events, so OwnershipEvent does not hold them).
+- Protection while away (§9): the extension is applied when the absence is set, as part of
+  the same transaction, to every open claim of the person (:func:`_extend_claims`): each
+  claim's ``expires_at`` moves later by the absence days that fall between today and its
+  expiry day (in the owner's department zone), counting calendar days; days an absence it
+  replaces had already added are not added twice. Because the new expiry is stored, ``/lead
+  mine``, ``/lead who``, the Home tab and the warnings all show it. Days added are kept when
+  the absence is cancelled or shortened (nobody loses a customer for coming back early). A
+  claim renewed after ``/away`` (a ``/log``) starts a fresh period and is not extended again;
+  the expiry job in turn never returns the lead of an owner who is away that day
+  (:func:`hold_until`): it moves the expiry to the day after the absence ends instead.
 - The person themselves, the manager of their department, or an admin may set or clear it.
   The cover is anyone but the person.
 """
@@ -20,13 +30,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.services.departments import admin_ids, department_of, is_admin, is_manager_of, managers_of
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.store.locks import lock_member
-from bot.store.models import Absence
+from bot.store.models import Absence, Lead
 
 _RELATIVE = {"today": 0, "今天": 0, "tomorrow": 1, "明天": 1}
 _FULL = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -145,8 +157,63 @@ def set_away(
         created_at=now,
     )
     session.add(absence)
+    _extend_claims(session, user, absence, replaced, today)
     session.commit()
     return AwaySet(absence, replaced)
+
+
+def _days(first: date, last: date) -> set[date]:
+    return {first + timedelta(days=n) for n in range((last - first).days + 1)}
+
+
+def _extend_claims(
+    session: Session, user: str, absence: Absence, replaced: list[Absence], today: date
+) -> None:
+    """Move each open claim of ``user`` later by the new absence days inside its protection
+    (today to its expiry day), less the days the replaced absences already added."""
+    department = department_of(session, user)
+    zone = ZoneInfo(department.timezone if department else "UTC")
+    already: set[date] = set()
+    for old in replaced:
+        already |= _days(old.first_day, old.last_day)
+    away_days = _days(absence.first_day, absence.last_day) - already
+    claims = session.exec(
+        select(Lead).where(
+            Lead.owner_id == user,
+            Lead.stage != "won",
+            col(Lead.expires_at).is_not(None),
+            col(Lead.deleted_at).is_(None),
+        )
+    ).all()
+    for lead in claims:
+        expires = lead.expires_at
+        assert expires is not None
+        last_day = expires.astimezone(zone).date()
+        inside = sum(1 for day in away_days if today <= day <= last_day)
+        if not inside:
+            continue
+        # conditional: a claim renewed, released or moved meanwhile is left as it now is
+        session.execute(
+            update(Lead)
+            .where(
+                col(Lead.id) == lead.id,
+                Lead.owner_id == user,
+                col(Lead.expires_at) == expires,
+            )
+            .values(expires_at=expires + timedelta(days=inside), warned_at=None)
+        )
+
+
+def hold_until(session: Session, user: str, now: datetime, zone: str) -> datetime | None:
+    """When the owner ``user`` is away on ``now``'s day (in ``zone``): the instant their
+    claims may expire at the earliest, the start of the day after the absence ends;
+    else None. The expiry job uses it so that no claim runs out while its owner is away."""
+    tz = ZoneInfo(zone)
+    away = absence_on(session, user, now.astimezone(tz).date())
+    if away is None:
+        return None
+    back = away.last_day + timedelta(days=1)
+    return datetime(back.year, back.month, back.day, tzinfo=tz)
 
 
 def clear_away(
