@@ -162,3 +162,41 @@ def test_the_expiry_job_waits_for_an_away_owner(org) -> None:
     assert lead.expires_at == datetime(2026, 11, 20, 16, tzinfo=UTC)  # 11-21 00:00 Shanghai
     _run(org, datetime(2026, 11, 21, 1, tzinfo=UTC))  # back, no activity: returns to the pool
     assert lead_named(org, "acme").owner_id is None
+
+
+def test_expiry_warnings_go_to_the_cover_or_else_the_manager(org) -> None:
+    from datetime import UTC, datetime
+
+    from tests.test_expire_claims import _age, _dms, _run
+
+    org.command("/lead", "claim Acme", user="U0REP1")
+    org.command("/lead", "claim Globex", user="U0REP2")
+    org.command("/away", "today 11-20 cover <@U0REP2|bo>", user="U0REP1")
+    org.command("/away", "today", user="U0REP2")  # no cover: the manager reads it
+    now = datetime(2026, 11, 18, 6, tzinfo=UTC)
+    _age(org, "acme", now + timedelta(days=2))
+    _age(org, "globex", now + timedelta(days=1))
+    _run(org, now)
+    (to_cover,) = _dms(org, "U0REP2")
+    assert "<@U0REP1> is away: 1 of their claims expire soon" in to_cover["text"]
+    assert "is away until 2026-11-20 and named you as cover" in to_cover["text"]
+    assert "• *Acme* (Enterprise) expires 2026-11-20 14:00 (UTC+8)" in to_cover["text"]
+    (to_manager,) = _dms(org, "U0MGR1")
+    assert "<@U0REP2> is away until 2026-11-18 and named no cover" in to_manager["text"]
+    assert "*Globex* (Enterprise)" in to_manager["text"]
+    assert _dms(org, "U0REP1") == []
+
+
+def test_a_chinese_cover_reads_the_warning_in_chinese(org) -> None:
+    from datetime import UTC, datetime
+
+    from tests.test_expire_claims import _age, _dms, _run
+
+    org.command("/lead", "claim 华为", user="U0REP3")
+    org.command("/away", "今天 明天", user="U0REP3")
+    now = datetime(2026, 11, 18, 6, tzinfo=UTC)
+    _age(org, "华为", now + timedelta(days=1))
+    _run(org, now)
+    (warning,) = _dms(org, "U0MGR2")
+    assert "<@U0REP3> 休假中：其 1 条线索即将到期" in warning["text"]
+    assert "休假至 2026-11-19，没有指定代理人，因此由你（其经理）接收提醒" in warning["text"]
