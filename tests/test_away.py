@@ -200,3 +200,24 @@ def test_a_chinese_cover_reads_the_warning_in_chinese(org) -> None:
     (warning,) = _dms(org, "U0MGR2")
     assert "<@U0REP3> 休假中：其 1 条线索即将到期" in warning["text"]
     assert "休假至 2026-11-19，没有指定代理人，因此由你（其经理）接收提醒" in warning["text"]
+
+
+def test_who_and_the_home_tab_say_away_until_and_cover(org) -> None:
+    from tests.test_home import _open_home
+
+    org.command("/lead", "claim Acme", user="U0REP1")
+    org.command("/lead", "claim 华为", user="U0REP3")
+    who = org.command("/lead", "who Acme", user="U0REP2").text
+    assert "away until" not in who
+    org.command("/away", "today 11-20 cover <@U0REP2|bo>", user="U0REP1")
+    org.command("/away", "今天", user="U0REP3")
+    who = org.command("/lead", "who Acme", user="U0REP2").text
+    assert "· away until 2026-11-20, cover <@U0REP2>" in who
+    who = org.command("/lead", "who 华为", user="U0MGR2").text
+    assert "· 休假至 2026-11-18" in who and "代理人" not in who
+    text, _ = _open_home(org, "U0REP1", "EvAway1")
+    assert ":palm_tree: You are away until 2026-11-20, cover <@U0REP2>." in text
+    text, _ = _open_home(org, "U0REP3", "EvAway2")
+    assert ":palm_tree: 你休假至 2026-11-18。" in text
+    text, _ = _open_home(org, "U0REP2", "EvAway3")
+    assert "palm_tree" not in text

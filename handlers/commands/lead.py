@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.money import parse_amount
 from bot.services import leads as svc
 from bot.services import merging
+from bot.services.absence import absence_on
 from bot.services.errors import InvalidInput
 from handlers.notify import direct_messages
 from handlers.parsing import as_user, is_help, tokens
@@ -163,7 +164,11 @@ def transfer(r: Request) -> Reply:
 
 
 def who(r: Request) -> Reply:
-    return Reply("lead.who", item=svc.view(r.session, r.words, actor=r.actor))
+    item = svc.view(r.session, r.words, actor=r.actor)
+    owner = item.lead.owner_id
+    today = render.local(r.now).date()
+    away = absence_on(r.session, owner, today) if owner else None
+    return Reply("lead.who", item=item, away=away)
 
 
 def mine(r: Request) -> Reply:
