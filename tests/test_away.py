@@ -221,3 +221,79 @@ def test_who_and_the_home_tab_say_away_until_and_cover(org) -> None:
     assert ":palm_tree: 你休假至 2026-11-18。" in text
     text, _ = _open_home(org, "U0REP2", "EvAway3")
     assert "palm_tree" not in text
+
+
+def test_digests_and_agendas_list_who_is_away(engine) -> None:
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from bot import render
+    from jobs import posts
+    from tests.digest_support import setup_org
+
+    departments = setup_org(engine)
+    tue_0900_shanghai = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+    with Session(engine, expire_on_commit=False) as session:
+        session.add_all(
+            [  # Tuesday only; Thursday and Friday; the Monday of the meeting; cancelled
+                Absence(
+                    user_id="U0REP1",
+                    first_day=date(2026, 11, 24),
+                    last_day=date(2026, 11, 24),
+                    cover_id="U0REP2",
+                    set_by="U0REP1",
+                ),
+                Absence(
+                    user_id="U0REP2",
+                    first_day=date(2026, 11, 26),
+                    last_day=date(2026, 11, 27),
+                    note="trade fair",
+                    set_by="U0MGR1",
+                ),
+                Absence(
+                    user_id="U0MGR1",
+                    first_day=date(2026, 11, 30),
+                    last_day=date(2026, 11, 30),
+                    set_by="U0MGR1",
+                ),
+                Absence(
+                    user_id="U0REP1",
+                    first_day=date(2026, 11, 25),
+                    last_day=date(2026, 11, 25),
+                    set_by="U0REP1",
+                    cancelled_at=tue_0900_shanghai,
+                    cancelled_by="U0REP1",
+                ),
+            ]
+        )
+        session.add(
+            Absence(
+                user_id="U0REP3",
+                first_day=date(2026, 11, 23),
+                last_day=date(2026, 11, 25),
+                cover_id="U0MGR2",
+                set_by="U0REP3",
+            )
+        )
+        session.commit()
+        for name, dept in departments.items():
+            dept = session.get(type(dept), dept.id)
+            daily = posts.daily_digest(session, dept, tue_0900_shanghai)
+            weekly = posts.weekly_digest(session, dept, tue_0900_shanghai)
+            agenda = posts.agenda(session, dept, tue_0900_shanghai)
+            texts = [render.plain(p.message.text) for p in (daily, weekly, agenda)]
+            if name != "Enterprise":  # Farmers reads Chinese, in New York (still Monday)
+                assert all("<@U0REP1>" not in t for t in texts)
+                assert (
+                    "*今日休假* (1)\n• <@U0REP3> 2026-11-23 至 2026-11-25，代理人 <@U0MGR2>"
+                    in daily.message.text
+                )
+                continue
+            daily_text, weekly_text, agenda_text = (p.message.text for p in (daily, weekly, agenda))
+    assert "*Away today* (1)\n• <@U0REP1> 2026-11-24, cover <@U0REP2>" in daily_text
+    assert "U0REP2> 2026-11-26" not in daily_text
+    assert "*Away in the coming week* (3)" in weekly_text
+    assert "• <@U0REP2> 2026-11-26 to 2026-11-27 — trade fair" in weekly_text
+    assert "2026-11-25" not in weekly_text
+    assert "*Away on the meeting day* (1)\n• <@U0MGR1> 2026-11-30" in agenda_text

@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from bot.services.departments import admin_ids, department_of, is_admin, is_manager_of, managers_of
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.store.locks import lock_member
-from bot.store.models import Absence, Lead
+from bot.store.models import Absence, Lead, Member
 
 _RELATIVE = {"today": 0, "今天": 0, "tomorrow": 1, "明天": 1}
 _FULL = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -254,3 +254,21 @@ def is_away(session: Session, user: str, day: date) -> bool:
     """Whether ``user`` is away on ``day`` (a day in their department's zone). Routing and
     offers (§8) use this to skip an away rep; it counts calendar days, not working days."""
     return absence_on(session, user, day) is not None
+
+
+def away_between(session: Session, department_id: int, first: date, last: date) -> list[Absence]:
+    """The absences of the department's members overlapping ``first``..``last`` (days in its
+    zone), by first day then person: the "away" lines of digests and agendas."""
+    return list(
+        session.exec(
+            select(Absence)
+            .join(Member, col(Member.user_id) == col(Absence.user_id))
+            .where(
+                Member.department_id == department_id,
+                col(Absence.cancelled_at).is_(None),
+                Absence.first_day <= last,
+                Absence.last_day >= first,
+            )
+            .order_by(col(Absence.first_day), col(Absence.user_id))
+        )
+    )
