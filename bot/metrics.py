@@ -44,7 +44,7 @@ from bot.ids import Action, Shortcut, View
 from bot.store.models import Outbox
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-COMMANDS = frozenset({"/lead", "/log", "/kudos", "/coach", "/target", "/sales"})
+COMMANDS = frozenset({"/lead", "/log", "/kudos", "/coach", "/target", "/sales", "/away"})
 EVENTS = frozenset({"app_home_opened"})
 _INTERACTIONS = frozenset(
     {"block_actions", "view_submission", "view_closed", "block_suggestion", "message_action"}

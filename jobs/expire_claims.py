@@ -20,6 +20,7 @@ with ``salesbot run-job expire-claims --at …``.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from sqlalchemy import update
@@ -27,7 +28,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import render
-from bot.services.departments import reader_for
+from bot.services.absence import absence_on, hold_until
+from bot.services.departments import managers_of, reader_for
 from bot.services.leads import LeadInfo
 from bot.store.models import Department, Lead, OwnershipEvent
 from jobs import outbox
@@ -107,8 +109,19 @@ def _warn_owners(
             session.rollback()
             continue
         dept = marked[0].department
-        locale, zone = reader_for(session, owner, dept.locale, dept.timezone)
-        if len(marked) == 1:
+        reader, away = _warning_reader(session, owner, dept, now)
+        locale, zone = reader_for(session, reader, dept.locale, dept.timezone)
+        if away is not None:
+            message = render.message(
+                "away.expiry_warning_cover",
+                locale,
+                owner=owner,
+                absence=away,
+                items=marked[:MAX_WARNED],
+                total=len(marked),
+                zone=zone,
+            )
+        elif len(marked) == 1:
             message = render.message(
                 "lead.expiry_warning",
                 locale,
@@ -125,13 +138,36 @@ def _warn_owners(
                 total=len(marked),
                 zone=zone,
             )
-        _post(session, report, f"expire-warn:{owner}:{_stamp(now)}", owner, message.as_post(), now)
+        _post(session, report, f"expire-warn:{owner}:{_stamp(now)}", reader, message.as_post(), now)
+
+
+def _warning_reader(session: Session, owner: str, dept: Department, now: datetime):  # type: ignore[no-untyped-def]
+    """Who gets an owner's expiry warning (§9): the owner; while they are away (today in the
+    department's zone), their cover, else the department's first manager (by id), else the
+    owner after all. Returns (reader, the absence or None)."""
+    away = absence_on(session, owner, now.astimezone(ZoneInfo(dept.timezone)).date())
+    if away is None:
+        return owner, None
+    if away.cover_id:
+        return away.cover_id, away
+    managers = [m for m in managers_of(session, dept) if m != owner]
+    return (managers[0], away) if managers else (owner, None)
 
 
 def _expire(session: Session, dept: Department, now: datetime, report: JobReport) -> None:
     due = session.exec(_open_claims(dept).where(col(Lead.expires_at) <= now)).all()
     for lead in due:
         owner, expired_at = lead.owner_id, lead.expires_at
+        held = hold_until(session, owner, now, dept.timezone) if owner else None
+        if held is not None:
+            # the owner is away today (§9): the claim waits for them (conditional, as below)
+            session.execute(
+                update(Lead)
+                .where(col(Lead.id) == lead.id, Lead.owner_id == owner, col(Lead.expires_at) <= now)
+                .values(expires_at=held, warned_at=None, updated_at=now)
+            )
+            session.commit()
+            continue
         returned = session.execute(
             update(Lead)
             .where(

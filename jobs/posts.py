@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
 from bot import render
 from bot.periods import local_date
 from bot.services import reports
+from bot.services.absence import away_between
 from bot.services.departments import require_manager_or_admin
 from bot.services.errors import InvalidInput
 from bot.store.models import Department
@@ -76,6 +77,7 @@ def daily_digest(session: Session, department: Department, now: datetime) -> Pos
             day=day,
             tz=zone(department),
             zone=department.timezone,
+            away=away_between(session, department.id, day, day),
         ),
     )
 
@@ -108,6 +110,13 @@ def weekly_digest(session: Session, department: Department, now: datetime) -> Po
             tz=zone(department),
             chart=chart is not None,
             zone=department.timezone,
+            # §9: who is away in the seven days from the post (the week ahead)
+            away=away_between(
+                session,
+                department.id,
+                local_date(now, department.timezone),
+                local_date(now, department.timezone) + timedelta(days=6),
+            ),
         ),
         chart=chart,
     )
@@ -134,6 +143,7 @@ def agenda(session: Session, department: Department, now: datetime) -> Post | No
             meeting=meeting_at.astimezone(zone(department)),
             tz=zone(department),
             zone=department.timezone,
+            away=away_between(session, department.id, day, day),
         ),
     )
 

@@ -11,7 +11,7 @@ from bot.store.db import make_engine
 from bot.store.models import Department
 from tests.conftest import LiveServer
 
-COMMANDS = ("/lead", "/log", "/kudos", "/coach", "/target", "/sales")
+COMMANDS = ("/lead", "/log", "/kudos", "/coach", "/target", "/sales", "/away")
 
 
 def test_healthz_answers_json_when_database_is_up(server: LiveServer) -> None:

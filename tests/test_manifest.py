@@ -13,7 +13,7 @@ MANIFEST = (Path(__file__).parent.parent / "manifest.yml").read_text()
 def test_every_command_is_declared_escaped() -> None:
     entries = re.findall(r"- command: (/\w+)\n((?:\s{6}.*\n)+)", MANIFEST)
     declared = {name: body for name, body in entries}
-    assert set(declared) == {"/lead", "/log", "/kudos", "/coach", "/target", "/sales"}
+    assert set(declared) == {"/lead", "/log", "/kudos", "/coach", "/target", "/sales", "/away"}
     for name, body in declared.items():
         assert "should_escape: true" in body, name
         assert "/slack/events" in body, name

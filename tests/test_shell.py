@@ -131,7 +131,7 @@ def test_click_says_which_message_and_an_unknown_command_says_what_to_try(engine
     text = out.getvalue()
     assert code == 0
     assert (
-        "Unknown command /foo: salesbot has /coach, /kudos, /lead, /log, /sales, /target. "
+        "Unknown command /foo: salesbot has /away, /coach, /kudos, /lead, /log, /sales, /target. "
         "Try /sales help."
     ) in text
     assert "HTTP 404" not in text and "Unhandled request" not in text

@@ -18,8 +18,9 @@ from sqlmodel import Session, select
 from bot.periods import period
 from bot.services import leads as lead_rules
 from bot.services import targets
+from bot.services.absence import absence_on
 from bot.services.departments import department_of, get_member, is_admin, workspace_setting
-from bot.store.models import Activity, Department, Kudos, Lead, Member
+from bot.store.models import Absence, Activity, Department, Kudos, Lead, Member
 
 CLOSED = ("won", "lost")
 MAX_LEADS = 15
@@ -94,6 +95,8 @@ class HomeView:
     transfers: lead_rules.PendingTransfers = field(
         default_factory=lambda: lead_rules.PendingTransfers([], [])
     )
+    #: the person's absence today (§9: "away until …, cover …"), in their department's zone
+    away: Absence | None = None
 
     @property
     def activities_week(self) -> int:
@@ -194,6 +197,7 @@ def home_view(*, session: Session, user_id: str, now: datetime) -> HomeView:
         kudos=[KudosReceived(k.giver_id, k.message, k.value) for k in latest],
         team=_team(session, department, now, warn) if manager_view and department else None,
         transfers=lead_rules.pending_transfers_for(session, user_id),
+        away=absence_on(session, user_id, now.astimezone(tz).date()),
     )
 
 

@@ -8,7 +8,7 @@ an integer number of cents. Slack ids (users, channels) are stored as given by S
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -297,3 +297,28 @@ class ProcessedEvent(SQLModel, table=True):
     __tablename__ = "processed_event"
     event_id: str = Field(primary_key=True, max_length=64)
     received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Absence(SQLModel, table=True):
+    """``/away``: the person is away from ``first_day`` to ``last_day`` (both included, days in
+    their department's zone); ``cover_id`` stands in for them. A new absence replaces (cancels)
+    the person's absences it overlaps; cancelled rows stay as the record (migration 0007)."""
+
+    __tablename__ = "absence"
+    __table_args__ = (
+        CheckConstraint("last_day >= first_day", name="ck_absence_days"),
+        CheckConstraint(
+            "cover_id IS NULL OR cover_id <> user_id", name="ck_absence_cover_not_self"
+        ),
+        Index("ix_absence_user_last_day", "user_id", "last_day"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32)
+    first_day: date
+    last_day: date
+    cover_id: str | None = Field(default=None, max_length=32)
+    note: str | None = Field(default=None, max_length=400)
+    set_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = Field(default=None, max_length=32)

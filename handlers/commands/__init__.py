@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.commands import coach, kudos, lead, log, sales, target
+from handlers.commands import away, coach, kudos, lead, log, sales, target
 
 
 def register(app: App) -> None:
-    for module in (log, lead, sales, kudos, target, coach):
+    for module in (log, lead, sales, kudos, target, coach, away):
         module.register(app)

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.money import parse_amount
 from bot.services import lead_attributes, merging, territories
 from bot.services import leads as svc
+from bot.services.absence import absence_on
 from bot.services.errors import InvalidInput
 from handlers.notify import direct_messages
 from handlers.parsing import as_user, is_help, tokens
@@ -181,12 +182,16 @@ def transfer(r: Request) -> Reply:
 
 
 def who(r: Request) -> Reply:
-    """Names the territory department too when the lead has an owner in another one."""
+    """Names the territory department too when the lead has an owner in another one, and
+    whether the owner is away today."""
     item = svc.view(r.session, r.words, actor=r.actor)
+    owner = item.lead.owner_id
+    today = render.local(r.now).date()
+    away = absence_on(r.session, owner, today) if owner else None
     territory = territories.territory_department(r.session, item.lead)
-    if territory is not None and item.lead.owner_id and territory.id != item.lead.department_id:
-        return Reply("lead.who", item=item, territory=territory.name)
-    return Reply("lead.who", item=item)
+    if territory is not None and owner and territory.id != item.lead.department_id:
+        return Reply("lead.who", item=item, territory=territory.name, away=away)
+    return Reply("lead.who", item=item, away=away)
 
 
 def set_(r: Request) -> Reply:
