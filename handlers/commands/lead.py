@@ -95,16 +95,7 @@ class Reply:
 
 def claim(r: Request) -> Reply:
     done = svc.claim(r.session, actor=r.actor, words=r.words, now=r.now)
-    if done.out_of_territory is not None:
-        return Reply(
-            "lead.claimed",
-            lead=done.lead,
-            department=done.department,
-            similar=done.similar,
-            from_pool=done.from_pool,
-            mail_domain=done.mail_domain,
-            territory=done.out_of_territory.name,
-        )
+    outside = done.out_of_territory
     return Reply(
         "lead.claimed",
         lead=done.lead,
@@ -112,6 +103,7 @@ def claim(r: Request) -> Reply:
         similar=done.similar,
         from_pool=done.from_pool,
         mail_domain=done.mail_domain,
+        territory=outside.name if outside is not None else None,
     )
 
 
