@@ -3,9 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-# The suite runs in parallel processes: most of its time is waiting for servers to start and
-# stop, so there are more of them than CPUs.
-TEST_WORKERS ?= 4
+# The suite runs in parallel processes: most of its time is waiting for servers to start.
+TEST_WORKERS ?= 3
 #: The fixed instants `make dates` runs the date-sensitive tests at (UTC): a month end, a year
 #: end, a week across two months, the DST changes of New York and Berlin, Chinese New Year.
 DATES := 2026-11-30T15:30:00Z 2026-12-31T23:30:00Z 2026-12-02T04:00:00Z \
