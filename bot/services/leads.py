@@ -613,6 +613,18 @@ class Claimed:
     #: The territory department the claim is outside of (``territory_policy = "warn"``).
     out_of_territory: Department | None = None
 
+    def reply(self) -> dict[str, Any]:
+        """What the ``lead.claimed`` reply shows, the same for a command and a Claim button."""
+        outside = self.out_of_territory
+        return {
+            "lead": self.lead,
+            "department": self.department,
+            "similar": self.similar,
+            "from_pool": self.from_pool,
+            "mail_domain": self.mail_domain,
+            "territory": outside.name if outside is not None else None,
+        }
+
 
 def expiry(claim_days: int, since: datetime) -> datetime:
     """When a claim made or renewed at ``since`` ends, in a department of ``claim_days``."""

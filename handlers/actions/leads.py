@@ -43,14 +43,7 @@ def claim(
 ) -> None:
     ack()
     done = svc.claim_by_id(session, actor=body["user"]["id"], lead_id=_id(action), now=now)
-    message = render.message(
-        "lead.claimed",
-        locale,
-        lead=done.lead,
-        department=done.department,
-        similar=done.similar,
-        from_pool=done.from_pool,
-    )
+    message = render.message("lead.claimed", locale, **done.reply())
     respond(**message.ephemeral(), replace_original=False)
 
 

@@ -95,16 +95,7 @@ class Reply:
 
 def claim(r: Request) -> Reply:
     done = svc.claim(r.session, actor=r.actor, words=r.words, now=r.now)
-    outside = done.out_of_territory
-    return Reply(
-        "lead.claimed",
-        lead=done.lead,
-        department=done.department,
-        similar=done.similar,
-        from_pool=done.from_pool,
-        mail_domain=done.mail_domain,
-        territory=outside.name if outside is not None else None,
-    )
+    return Reply("lead.claimed", **done.reply())
 
 
 def release(r: Request) -> Reply:
