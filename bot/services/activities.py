@@ -216,17 +216,9 @@ def log(
             block="company",
         )
     occurred = _occurred_at(on, department, now)
-    activity = NewActivity(
-        user_id=actor,
-        department_id=department.id,
-        lead_id=lead.id,
-        kind=kind,
-        note=note,
-        occurred_at=occurred,
-        created_at=now,
-        created_lead=False,
+    activity = _insert_activity(
+        session, actor, department.id, lead.id, kind, note, occurred, now, created_lead=False
     )
-    _INSERT_ACTIVITY.run(session.connection(), **activity._asdict())
     lead, renewed = leads.renew(session, lead, actor, occurred)
     session.commit()
     return Logged(
@@ -297,17 +289,9 @@ def claim_and_log(
                     reason=leads._territory_reason(outside),
                 )
             )
-            activity = NewActivity(
-                user_id=actor,
-                department_id=department.id,
-                lead_id=lead.id,
-                kind=kind,
-                note=note,
-                occurred_at=occurred,
-                created_at=now,
-                created_lead=True,
+            activity = _insert_activity(
+                session, actor, department.id, lead.id, kind, note, occurred, now, created_lead=True
             )
-            _INSERT_ACTIVITY.run(session.connection(), **activity._asdict())
             session.commit()
             session.refresh(lead)
             return Logged(
@@ -377,6 +361,33 @@ def problems(
 _INSERT_ACTIVITY = PreparedWrite(
     insert(Activity.__table__).values({key: bindparam(key) for key in NewActivity._fields})
 )
+
+
+def _insert_activity(
+    session: Session,
+    actor: str,
+    department_id: int,
+    lead_id: int,
+    kind: str,
+    note: str | None,
+    occurred: datetime,
+    now: datetime,
+    *,
+    created_lead: bool,
+) -> NewActivity:
+    """Write one activity (one prepared insert) and return what was written."""
+    activity = NewActivity(
+        user_id=actor,
+        department_id=department_id,
+        lead_id=lead_id,
+        kind=kind,
+        note=note,
+        occurred_at=occurred,
+        created_at=now,
+        created_lead=created_lead,
+    )
+    _INSERT_ACTIVITY.run(session.connection(), **activity._asdict())
+    return activity
 
 
 def _occurred_at(on: date | None, department: Department, now: datetime) -> datetime:
