@@ -16,9 +16,10 @@ effect and keeps the body out of everything until the token is known:
    it made (the offer DM, the line in the department channel) are delivered after the commit.
 
 Every answer is JSON. ``error`` is a stable code (``unauthorized``, ``too_large``,
-``not_json``, ``invalid``, ``busy``, ``method``) and ``message`` says what to send instead;
-the per-field reasons of a 400 are in the workspace's ``locale`` (the setup file's), the
-messages of 401, 405, 413 and 415 in the default one, since no database is read for them.
+``not_json``, ``invalid``, ``busy``, ``method``, ``unexpected``) and ``message`` says what to
+send instead; the per-field reasons of a 400 are in the workspace's ``locale`` (the setup
+file's), the other messages in the default one. A busy database is a 503 (nothing created, send
+again); an unexpected error a 500 with a ``ref`` to the log entry.
 Request bodies are never logged: the one log line per refused request names the reason, the
 size and the token's name, never a field.
 """
@@ -26,7 +27,9 @@ size and the token's name, never a field.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
+import traceback
 from collections.abc import Iterable
 from typing import Any
 
@@ -121,8 +124,11 @@ def handle(
         declared = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
-    with gate(), session_scope(engine) as session:
-        token = tokens.verify(session, bearer, now=clock())
+    try:
+        with gate(), session_scope(engine) as session:
+            token = tokens.verify(session, bearer, now=clock())
+    except Exception as error:
+        return _failed(start_response, error)
     if token is None:
         return _refused(
             environ, start_response, "401 Unauthorized", "unauthorized", _say("intake.unauthorized")
@@ -159,55 +165,73 @@ def handle(
                 token.name,
             )
         del body
-        answer = _receive(environ, start_response, engine, token, document, clock)
-        if isinstance(answer, list):
-            return answer
-        if answer.routed is not None:
-            from bot.services import routing
+        try:
+            answer = _receive(environ, start_response, engine, token, document, clock)
+            if isinstance(answer, list):
+                return answer
+            if answer.routed is not None:
+                from bot.services import routing
 
-            routing.deliver(engine, client, answer.routed)
+                routing.deliver(engine, client, answer.routed)
+        except Exception as error:
+            return _failed(start_response, error)
     metrics.observe("api", "leads", answer.body["status"], time.perf_counter() - started)
     reason = {200: "OK", 201: "Created"}.get(answer.status, "OK")
     return _json(start_response, f"{answer.status} {reason}", answer.body)
+
+
+def _failed(start_response: Any, error: Exception) -> list[bytes]:
+    """503 when the database is busy, else 500 with a reference to a log entry that holds the
+    traceback's frames and the error's type but not its message: a database error's message
+    quotes the statement's parameters, which come from the body."""
+    from bot.app import _DATABASE_BUSY
+
+    if isinstance(error, _DATABASE_BUSY):
+        log.warning("database busy handling POST %s: %s", PATH, type(error).__name__)
+        metrics.observe("api", "leads", "busy", 0.0)
+        body = {"error": "busy", "message": _say("intake.busy")}
+        return _json(start_response, "503 Service Unavailable", body)
+    ref = secrets.token_hex(3).upper()
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error(
+        "unexpected error (ref %s) handling POST %s: %s\n%s",
+        ref,
+        PATH,
+        type(error).__name__,
+        frames,
+    )
+    metrics.observe("api", "leads", "error", 0.0)
+    body = {"error": "unexpected", "message": _say("intake.unexpected", ref=ref), "ref": ref}
+    return _json(start_response, "500 Internal Server Error", body)
 
 
 def _receive(
     environ: dict, start_response: Any, engine: Engine, token: Any, document: Any, clock: Any
 ) -> intake.Answer | list[bytes]:
     """The answer for a checked token and a JSON document, or the refusal already sent."""
-    from bot.app import _DATABASE_BUSY
-
-    try:
-        with session_scope(engine) as session:
-            locale = workspace_setting(session, "locale", render.DEFAULT_LOCALE)
-            try:
-                lead = intake.parse(
-                    document, token_name=token.name, mail_providers=mail_providers(session)
-                )
-            except intake.Invalid as invalid:
-                session.rollback()
-                if invalid.not_object:
-                    message, fields = _say("intake.not_object", locale), {}
-                else:
-                    fields = {
-                        name: _say(template, locale, **data)
-                        for name, (template, data) in invalid.fields.items()
-                    }
-                    message = _say("intake.invalid", locale, count=len(fields))
-                metrics.observe("api", "leads", "invalid", 0.0)
-                log.warning(
-                    "refused POST %s: invalid (fields %s, token %s)",
-                    PATH,
-                    ", ".join(sorted(fields)) or "-",
-                    token.name,
-                )
-                body = {"error": "invalid", "message": message, "fields": fields}
-                return _json(start_response, "400 Bad Request", body)
-            return intake.receive(session, token=token, lead=lead, now=clock())
-    except _DATABASE_BUSY as error:
-        log.warning("database busy handling POST %s: %s", PATH, type(error).__name__)
-        return _json(
-            start_response,
-            "503 Service Unavailable",
-            {"error": "busy", "message": _say("intake.busy")},
-        )
+    with session_scope(engine) as session:
+        locale = workspace_setting(session, "locale", render.DEFAULT_LOCALE)
+        try:
+            lead = intake.parse(
+                document, token_name=token.name, mail_providers=mail_providers(session)
+            )
+        except intake.Invalid as invalid:
+            session.rollback()
+            if invalid.not_object:
+                message, fields = _say("intake.not_object", locale), {}
+            else:
+                fields = {
+                    name: _say(template, locale, **data)
+                    for name, (template, data) in invalid.fields.items()
+                }
+                message = _say("intake.invalid", locale, count=len(fields))
+            metrics.observe("api", "leads", "invalid", 0.0)
+            log.warning(
+                "refused POST %s: invalid (fields %s, token %s)",
+                PATH,
+                ", ".join(sorted(fields)) or "-",
+                token.name,
+            )
+            body = {"error": "invalid", "message": message, "fields": fields}
+            return _json(start_response, "400 Bad Request", body)
+        return intake.receive(session, token=token, lead=lead, now=clock())
