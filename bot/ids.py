@@ -14,6 +14,11 @@ class Action(StrEnum):
     LOG_NEW_LEAD = "log_new_lead"
     TRANSFER_APPROVE = "transfer_approve"
     TRANSFER_REJECT = "transfer_reject"
+    #: an offered lead's DM (DESIGN §8): take it, or let the next rep have it
+    OFFER_ACCEPT = "offer_accept"
+    OFFER_PASS = "offer_pass"
+    #: the managers' menu of people for a lead nobody took (its block id holds the routing)
+    ROUTING_ASSIGN = "routing_assign"
     #: the company field of the log modal (an external select: its options come from us)
     LOG_COMPANY = "company"
 

@@ -84,6 +84,18 @@ def _mention(user_id: str | None) -> str:
     return SlackMarkup(f"<@{user_id}>") if user_id else "—"
 
 
+#: ``routing.source`` of a lead someone added in Slack (``/lead new``, the shortcut)
+SLACK_SOURCE = "slack:"
+
+
+def _source(source: str | None) -> str:
+    """Where a routed lead came from: a person for one added in Slack, else the intake
+    token's (or the sender's) own words, made inert."""
+    if source and source.startswith(SLACK_SOURCE):
+        return _mention(source[len(SLACK_SOURCE) :])
+    return _literal(source or "")
+
+
 @pass_context
 def _money(context: Any, cents: int | None) -> str:
     """An amount in the company's currency, formatted for the template's locale (the first
@@ -236,6 +248,7 @@ def environment() -> Environment:
     env.filters["plural"] = _plural
     env.filters["literal"] = _literal
     env.filters["mention"] = _mention
+    env.filters["source"] = _source
     env.globals["Action"] = Action
     env.filters["day"] = _day
     env.filters["moment"] = _moment
@@ -358,6 +371,24 @@ def to_blocks(markup: str) -> tuple[list[dict[str, Any]], str]:
             continue
         flush_section()
         flush_buttons()
+        if kind == "pick":
+            # ``<:pick ACTION|VALUE:> Placeholder``: a menu of the workspace's people; the value
+            # travels in the block id (a select carries none of its own).
+            action_id, _, value = args.partition("|")
+            blocks.append(
+                {
+                    "type": "actions",
+                    "block_id": f"{action_id}:{html.unescape(value)}"[:255],
+                    "elements": [
+                        {
+                            "type": "users_select",
+                            "action_id": action_id,
+                            "placeholder": _plain(rest, 150),
+                        }
+                    ],
+                }
+            )
+            continue
         if kind == "header":
             blocks.append({"type": "header", "text": _plain(rest, MAX_HEADER)})
             fallback.append(html.unescape(rest))

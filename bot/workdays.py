@@ -15,10 +15,12 @@ once. An extra working day wins over an extra holiday listed for the same date.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
 
@@ -166,3 +168,92 @@ def upcoming(
                 name = None
         found.append(Day(day=day, working=working, name=name, extra=day in extra))
     return found
+
+
+# ------------------------------------------------------------------ working time
+
+#: ``work_hours`` when a department has none: the routing clock's default (DESIGN §8)
+WORK_HOURS = "09:00-18:00"
+_HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*[-–~]\s*([01]?\d|2[0-4]):([0-5]\d)$")
+#: How far ahead a due time is looked for; a department with no working day in a year has
+#: its offers timed in plain minutes.
+LOOKAHEAD_DAYS = 370
+
+
+class HasWorkingTime(HasCalendar, Protocol):
+    timezone: str
+    work_hours: str
+
+
+def parse_work_hours(text: str) -> str:
+    """``"09:00-18:00"`` → the value to store (``"09:00-18:00"``); the end after the start.
+    Raises ValueError."""
+    match = _HOURS.match(text.strip())
+    if not match:
+        raise ValueError(text)
+    start = int(match.group(1)) * 60 + int(match.group(2))
+    end = int(match.group(3)) * 60 + int(match.group(4))
+    if end <= start or end > 24 * 60:
+        raise ValueError(text)
+    return f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
+
+
+def _minutes_of_day(spec: str | None) -> tuple[int, int]:
+    try:
+        clean = parse_work_hours(spec or WORK_HOURS)
+    except ValueError:
+        clean = WORK_HOURS
+    start, end = clean.split("-")
+    return (
+        int(start[:2]) * 60 + int(start[3:]),
+        int(end[:2]) * 60 + int(end[3:]),
+    )
+
+
+def _windows(department: HasWorkingTime, after: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """The department's working windows (aware UTC pairs) from the local day of ``after``
+    on, each a working day's ``work_hours``, for :data:`LOOKAHEAD_DAYS`."""
+    zone = ZoneInfo(department.timezone or "UTC")
+    first, last = _minutes_of_day(department.work_hours)
+    day = after.astimezone(zone).date()
+    for _ in range(LOOKAHEAD_DAYS):
+        if is_working_day(department, day):
+            midnight = datetime.combine(day, time(0), tzinfo=zone)
+            # Local wall times through the zone (a DST day keeps its 09:00 and 18:00).
+            opens = (midnight + timedelta(minutes=first)).replace(tzinfo=None)
+            closes = (midnight + timedelta(minutes=last)).replace(tzinfo=None)
+            yield (
+                opens.replace(tzinfo=zone).astimezone(UTC),
+                closes.replace(tzinfo=zone).astimezone(UTC),
+            )
+        day += timedelta(days=1)
+
+
+def add_working_minutes(department: HasWorkingTime, start: datetime, minutes: int) -> datetime:
+    """The instant ``minutes`` of the department's working time after ``start``: counted only
+    within ``work_hours`` on its working days (an offer made on Friday evening falls due on
+    Monday morning). Plain minutes when the department has no working time within a year."""
+    left = timedelta(minutes=minutes)
+    for opens, closes in _windows(department, start):
+        if closes <= start:
+            continue
+        begin = max(opens, start)
+        if begin + left <= closes:
+            return begin + left
+        left -= closes - begin
+    return start + timedelta(minutes=minutes)
+
+
+def working_minutes(department: HasWorkingTime, start: datetime, end: datetime) -> int:
+    """Whole minutes of the department's working time between ``start`` and ``end`` (speed
+    to lead)."""
+    if end <= start:
+        return 0
+    total = timedelta()
+    for opens, closes in _windows(department, start):
+        if opens >= end:
+            break
+        begin, finish = max(opens, start), min(closes, end)
+        if finish > begin:
+            total += finish - begin
+    return int(total.total_seconds() // 60)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -17,8 +18,17 @@ from sqlmodel import Session
 from bot import render
 from bot.config import Settings
 from bot.services.departments import reader_for
+from jobs import outbox
 
 log = logging.getLogger("salesbot.notify")
+
+
+def deliver(session: Session, client: WebClient, posts: Iterable[int], now: datetime) -> None:
+    """Send outbox rows a change just committed (an offer's DM, its channel line): at once,
+    not at the worker's next round. A row Slack does not take now stays for the worker."""
+    engine = session.get_bind()
+    for row_id in posts:
+        outbox.deliver_row(engine, client, row_id, now=now)
 
 
 def direct_messages(

@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.store.models import Outbox
-from jobs import export_files
+from jobs import export_files, notices
 from jobs.people import RealNames
 
 log = logging.getLogger("salesbot.outbox")
@@ -172,7 +172,9 @@ def deliver_row(engine: Engine, client: WebClient, row_id: int, *, now: datetime
             if row.attempts > 1 and _already_posted(client, row.channel, row.key):
                 log.info("outbox %s: found in the channel from an earlier attempt", row.key)
             else:
-                _send(engine, client, row.channel, row.payload, row.key)
+                posted = _send(engine, client, row.channel, row.payload, row.key)
+                if posted is not None:
+                    row.posted_channel, row.posted_ts = posted
         except Exception as error:  # Slack or the network failed: keep it and retry later
             row.next_attempt_at = now + _retry_delay(error, row.attempts)
             row.last_error = f"{type(error).__name__}: {error}"[:400]
@@ -217,7 +219,23 @@ def _already_posted(client: WebClient, channel: str, key: str) -> bool:
 
 def _send(
     engine: Engine, client: WebClient, channel: str, payload: dict[str, Any], key: str
-) -> None:
+) -> tuple[str, str] | None:
+    """Send one row; where a message landed (conversation, ts), for a later edit of it."""
+    if "notice" in payload:
+        with Session(engine, expire_on_commit=False) as session:
+            message = notices.message(session, channel, payload["notice"])
+            edited = payload.get("update")
+            if edited is not None:
+                original = session.exec(select(Outbox).where(Outbox.key == edited)).first()
+                if original is None or original.posted_ts is None:
+                    raise NotYetPosted(edited)  # retried once the original is out
+                client.chat_update(
+                    channel=original.posted_channel, ts=original.posted_ts, **message
+                )
+                return None
+        metadata = {"event_type": METADATA_TYPE, "event_payload": {"key": key}}
+        answer = client.chat_postMessage(channel=channel, **message, metadata=metadata)
+        return answer["channel"], answer["ts"]
     if "export" in payload:
         spec = payload["export"]
         with tempfile.TemporaryDirectory(prefix="salesbot-export-") as tmp:
@@ -229,12 +247,12 @@ def _send(
                 filename=spec["filename"],
                 title=spec["title"],
             )
-        return
+        return None
     upload = payload.get("file")
     if upload is None:
         metadata = {"event_type": METADATA_TYPE, "event_payload": {"key": key}}
-        client.chat_postMessage(channel=channel, **payload, metadata=metadata)
-        return
+        answer = client.chat_postMessage(channel=channel, **payload, metadata=metadata)
+        return answer["channel"], answer["ts"]
     channel = _conversation(client, channel)
     client.files_upload_v2(
         channel=channel,
@@ -243,3 +261,8 @@ def _send(
         title=upload.get("title") or upload["filename"],
         initial_comment=upload.get("initial_comment") or None,
     )
+    return None
+
+
+class NotYetPosted(Exception):
+    """An edit of a message whose own row is not sent yet: it waits for it."""

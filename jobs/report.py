@@ -18,6 +18,8 @@ class JobReport:
     retrying: list[str] = field(default_factory=list)
     #: rows removed by housekeeping (processed events past Slack's retry window)
     pruned: int = 0
+    #: offers that timed out or whose rep is away, moved on to the next rep
+    offers_moved: int = 0
 
     def queued(self, key: str, added: bool) -> None:
         """Record an outbox key this run added, or found already there."""

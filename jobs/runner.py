@@ -24,7 +24,7 @@ from bot.services.errors import ServiceError
 from bot.slack_client import make_client
 from bot.store.db import make_engine
 from bot.store.models import ProcessedEvent
-from jobs import digests, expire_claims, outbox
+from jobs import digests, expire_claims, offers, outbox
 from jobs.report import JobReport
 
 Job = Callable[[Engine, WebClient, datetime, "str | int | None"], JobReport]
@@ -61,6 +61,7 @@ JOBS: dict[str, Job] = {
     "expire-claims": expire_claims.expire_claims_job,
     "deliver-outbox": deliver_outbox_job,
     "prune-events": prune_events_job,
+    "offers": offers.offers_job,
 }
 
 

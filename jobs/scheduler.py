@@ -46,7 +46,12 @@ log = logging.getLogger("salesbot.worker")
 GRACE = timedelta(hours=1)
 SYNC_SECONDS = 60
 #: Registry jobs that run on an interval, for every department at once (seconds).
-INTERVALS = {"deliver-outbox": 15, "expire-claims": 15 * 60, "prune-events": 60 * 60}
+INTERVALS = {
+    "deliver-outbox": 15,
+    "offers": 60,
+    "expire-claims": 15 * 60,
+    "prune-events": 60 * 60,
+}
 
 
 @dataclass(frozen=True)

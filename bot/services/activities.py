@@ -245,7 +245,7 @@ def claim_and_log(
     with its refusal when it belongs to another department."""
     kind = kind_of(kind)
     note = checked_note(note)
-    department = leads._locked_claimant(session, actor)
+    department = leads.locked_claimant(session, actor)
     occurred = _occurred_at(on, department, now)
     if leads.by_keys(session, company) is None:
         # A named account of another department's territory (DESIGN §7): refused under
@@ -257,7 +257,7 @@ def claim_and_log(
             territories.Attributes(name_key=company.key, domain=company.domain),
             company.name,
         )
-        leads._check_limit(session, actor, department)
+        leads.check_limit(session, actor, department)
         lead = Lead(
             name=company.name,
             name_key=company.key,

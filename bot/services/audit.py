@@ -18,6 +18,10 @@ from bot.store.models import Lead, Member, OwnershipEvent
 #: Actions that end an ownership, and those that leave it as it is.
 _ENDS = ("release", "expire", "lost")
 _KEEPS = ("stage", "won")
+#: Actions that give a lead in the pool its owner (a claim, an accepted offer, a manager's
+#: assignment), and those that move it from one owner to another.
+_TAKES = ("claim", "accept", "assign")
+_MOVES = ("transfer", "handoff")
 
 
 def ownership_violations(session: Session) -> list[str]:
@@ -38,13 +42,13 @@ def ownership_violations(session: Session) -> list[str]:
         owner = department = None
         for event in trails[lead.id]:
             start = (event.from_owner, event.from_department_id)
-            if event.action == "claim" and owner is not None:
+            if event.action in _TAKES and owner is not None:
                 found.append(f"{where}: event {event.id} claims it from {owner}")
-            elif event.action in (*_ENDS, "transfer") and start != (owner, department):
+            elif event.action in (*_ENDS, *_MOVES) and start != (owner, department):
                 found.append(f"{where}: event {event.id} {event.action} starts from {start}")
             elif event.action in _KEEPS and owner is None:
                 found.append(f"{where}: event {event.id} {event.action} while in the pool")
-            if event.action in ("claim", "transfer"):
+            if event.action in (*_TAKES, *_MOVES):
                 owner, department = event.to_owner, event.to_department_id
             elif event.action in _ENDS:
                 owner = department = None

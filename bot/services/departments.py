@@ -41,6 +41,8 @@ OPTIONS: dict[str, str] = {
     "holidays": "CN | US-CA | off",
     "extra_holidays": "2026-12-24,2026-12-31 | off",
     "extra_workdays": "2026-12-26 | off",
+    "accept_minutes": "15",
+    "work_hours": "09:00-18:00",
 }
 
 #: Slack ids, at most as long as the columns that keep them (32 characters).
@@ -229,6 +231,7 @@ RANGES: dict[str, tuple[int, int]] = {
     "claim_days": (1, 365),
     "warn_days": (0, 364),
     "max_leads_per_rep": (0, 10_000),
+    "accept_minutes": (1, 1440),
 }
 
 
@@ -274,6 +277,8 @@ def parse_option(key: str, value: Any, *, current: dict[str, Any] | None = None)
             return workdays.parse_calendar(text)
         if key in ("extra_holidays", "extra_workdays"):  # ISO dates; a list in the file
             return workdays.parse_dates(value)
+        if key == "work_hours":  # the routing clock's hours (bot.workdays)
+            return workdays.parse_work_hours(text)
         if isinstance(value, float) and not value.is_integer():
             raise ValueError(text)
         number = int(value) if isinstance(value, (int, float)) else int(text, 10)

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.services import departments as depts
-from bot.services import territories
+from bot.services import offers, territories
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.names import (
     MAX_NAME,
@@ -635,7 +635,7 @@ def _event(lead: Lead, action: str, actor: str | None, now: datetime, **fields) 
     return OwnershipEvent(lead_id=lead.id, action=action, actor_id=actor, at=now, **fields)
 
 
-def _check_limit(session: Session, user: str, department: Department) -> None:
+def check_limit(session: Session, user: str, department: Department) -> None:
     limit = department.max_leads_per_rep
     if not limit:
         return
@@ -728,7 +728,7 @@ def _territory_reason(territory: Department | None) -> str | None:
 def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> Claimed:
     """Claim the customer named by ``words`` for the caller and the caller's department."""
     company = company_of(words, session=session)
-    department = _locked_claimant(session, actor)
+    department = locked_claimant(session, actor)
     lead = by_keys(session, company)
     if lead is None:
         outside = _check_territory(
@@ -738,7 +738,7 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
             territories.Attributes(name_key=company.key, domain=company.domain),
             company.name,
         )
-        _check_limit(session, actor, department)
+        check_limit(session, actor, department)
         lead = Lead(
             name=company.name,
             name_key=company.key,
@@ -758,7 +758,7 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
         except IntegrityError:
             # Another claim of the same customer committed first: that one won.
             session.rollback()
-            department = _locked_claimant(session, actor)
+            department = locked_claimant(session, actor)
             lead = by_keys(session, company)
             if lead is None:
                 raise
@@ -792,7 +792,7 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
     return replace(done, mail_domain=company.mail_domain)
 
 
-def _locked_claimant(session: Session, actor: str) -> Any:
+def locked_claimant(session: Session, actor: str) -> Any:
     """The claimant's department, read inside a lock of their member row (refused, with
     nothing written, when they are in none): a rep's claims run one at a time."""
     require_department(session, actor)
@@ -837,14 +837,43 @@ def _claim_existing(
     until = _cooldown_until(session, lead, actor, now)
     if until is not None:
         raise Conflict("lead.cooldown", lead=lead.name, until=until)
+    hold = offers.check_claim(session, lead, actor)
     outside = _check_territory(session, actor, department, lead, lead.name)
-    _check_limit(session, actor, department)
+    check_limit(session, actor, department)
+    if not take(session, lead, actor, department, now, reason=_territory_reason(outside)):
+        session.rollback()
+        session.refresh(lead)
+        _refuse_owned(session, lead, actor, department, now)
+    offers.after_claim(session, hold, actor, now)
+    session.commit()
+    session.refresh(lead)
+    return Claimed(
+        lead=lead, department=department, similar=[], from_pool=True, out_of_territory=outside
+    )
+
+
+def take(
+    session: Session,
+    lead: Lead,
+    owner: str,
+    department: Department,
+    now: datetime,
+    *,
+    actor: str | None = None,
+    action: str = "claim",
+    reason: str | None = None,
+) -> bool:
+    """Make ``owner`` (of ``department``) the owner of a lead in the pool, with one
+    conditional UPDATE (``WHERE owner_id IS NULL``) and its audit line: a claim, an accepted
+    offer (``accept``) or a manager's assignment (``assign``). False when someone else took it
+    first. Inside the caller's locks of the owner's member row and the lead; the caller
+    commits. A closed deal taken again starts over as new."""
     stage = "new" if lead.stage in CLOSED else lead.stage
     won = session.execute(
         update(Lead)
         .where(col(Lead.id) == lead.id, col(Lead.owner_id).is_(None))
         .values(
-            owner_id=actor,
+            owner_id=owner,
             department_id=department.id,
             stage=stage,
             amount_cents=None if lead.stage in CLOSED else lead.amount_cents,
@@ -858,27 +887,21 @@ def _claim_existing(
         )
     )
     if won.rowcount != 1:
-        session.rollback()
-        session.refresh(lead)
-        _refuse_owned(session, lead, actor, department, now)
+        return False
     session.add(
         _event(
             lead,
-            "claim",
-            actor,
+            action,
+            actor or owner,
             now,
-            to_owner=actor,
+            to_owner=owner,
             to_department_id=department.id,
             from_stage=lead.stage if stage != lead.stage else None,
             to_stage=stage if stage != lead.stage else None,
-            reason=_territory_reason(outside),
+            reason=reason,
         )
     )
-    session.commit()
-    session.refresh(lead)
-    return Claimed(
-        lead=lead, department=department, similar=[], from_pool=True, out_of_territory=outside
-    )
+    return True
 
 
 def claim_by_id(session: Session, *, actor: str, lead_id: int, now: datetime) -> Claimed:
@@ -886,7 +909,7 @@ def claim_by_id(session: Session, *, actor: str, lead_id: int, now: datetime) ->
     lead = session.get(Lead, lead_id)
     if lead is None or lead.deleted_at is not None:  # merged or deleted since the button
         raise NotFound("lead.not_found", name=lead.name if lead else str(lead_id), suggestions=[])
-    department = _locked_claimant(session, actor)
+    department = locked_claimant(session, actor)
     return _claim_existing(session, lead, actor, department, [lead.name], now)
 
 

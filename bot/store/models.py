@@ -48,6 +48,7 @@ class Department(SQLModel, table=True):
             "warn_days >= 0 AND warn_days < claim_days", name="ck_department_warn_days"
         ),
         CheckConstraint("max_leads_per_rep BETWEEN 0 AND 10000", name="ck_department_max_leads"),
+        CheckConstraint("accept_minutes BETWEEN 1 AND 1440", name="ck_department_accept_minutes"),
     )
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80)
@@ -67,6 +68,12 @@ class Department(SQLModel, table=True):
     #: the department's own days off and working days: ISO dates separated by commas
     extra_holidays: str | None = Field(default=None, sa_type=Text)
     extra_workdays: str | None = Field(default=None, sa_type=Text)
+    #: how long an offer waits for its rep, in working minutes (DESIGN §8, migration 0008)
+    accept_minutes: int = Field(default=15, sa_column_kwargs={"server_default": "15"})
+    #: the working hours the routing clock counts, ``"09:00-18:00"`` (local time)
+    work_hours: str = Field(
+        default="09:00-18:00", max_length=11, sa_column_kwargs={"server_default": "09:00-18:00"}
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     #: ``[department.territory]`` of the setup file as JSON (migration 0005); None: none
@@ -289,6 +296,10 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=400)
     created_at: datetime = Field(default_factory=utcnow)
+    #: where the message landed (a DM's conversation id) and its ``ts``, once sent: a later
+    #: row whose payload holds ``{"update": <key>}`` edits it (migration 0008)
+    posted_channel: str | None = Field(default=None, max_length=32)
+    posted_ts: str | None = Field(default=None, max_length=32)
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -322,6 +333,84 @@ class Absence(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     cancelled_at: datetime | None = None
     cancelled_by: str | None = Field(default=None, max_length=32)
+
+
+class Routing(SQLModel, table=True):
+    """One lead on its way to an owner through a department's rotation (DESIGN §8, §10).
+
+    ``status``: ``offering`` (an offer is open), ``waiting`` (every available rep passed or
+    timed out, or nobody was available: the lead waits in the pool for a manager), then one
+    of ``accepted``, ``assigned`` (by a manager), ``claimed`` (someone claimed the customer)
+    or ``cancelled`` (the lead was retired). A lead has at most one routing that is not
+    settled; the database holds it.
+    """
+
+    __tablename__ = "routing"
+    __table_args__ = (
+        Index(
+            "uq_routing_open_lead",
+            "lead_id",
+            unique=True,
+            sqlite_where=text("status IN ('offering', 'waiting')"),
+            postgresql_where=text("status IN ('offering', 'waiting')"),
+        ),
+        Index("ix_routing_department_started", "department_id", "started_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True, ondelete="CASCADE")
+    #: the department whose rotation it goes through; None: no department, straight to the pool
+    department_id: int | None = Field(
+        default=None, foreign_key="department.id", ondelete="SET NULL"
+    )
+    #: "new" (intake, /lead new, the shortcut) or "handoff" (§10)
+    kind: str = Field(default="new", max_length=16)
+    #: where the lead came from: a token's name, "slack", a handoff's department
+    source: str = Field(max_length=100)
+    status: str = Field(default="offering", max_length=16, index=True)
+    started_at: datetime = Field(default_factory=utcnow)
+    settled_at: datetime | None = None
+    settled_by: str | None = Field(default=None, max_length=32)
+    #: who became the owner, and after how many working minutes (speed to lead)
+    owner_id: str | None = Field(default=None, max_length=32)
+    working_minutes: int | None = None
+    #: what came with the lead (contact name, email, phone, note; a handoff's note)
+    details: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class Offer(SQLModel, table=True):
+    """One rep offered one routed lead: ``open`` until ``accepted``, ``passed``, ``timed_out``
+    (``due_at`` passed, in working time), ``withdrawn`` (the rep went away, or the lead was
+    settled another way). One open offer per routing; the database holds it."""
+
+    __tablename__ = "offer"
+    __table_args__ = (
+        Index(
+            "uq_offer_open_routing",
+            "routing_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_offer_status_due", "status", "due_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    routing_id: int = Field(foreign_key="routing.id", index=True, ondelete="CASCADE")
+    user_id: str = Field(max_length=32, index=True)
+    status: str = Field(default="open", max_length=16)
+    offered_at: datetime = Field(default_factory=utcnow)
+    due_at: datetime
+    settled_at: datetime | None = None
+
+
+class RotationTurn(SQLModel, table=True):
+    """When each rep was last offered a lead in their department's rotation: ``turn`` is the
+    department's offer count at that offer, so the rep with the lowest turn (or none) goes
+    next. Only written under the department's row lock."""
+
+    __tablename__ = "rotation_turn"
+    department_id: int = Field(foreign_key="department.id", primary_key=True, ondelete="CASCADE")
+    user_id: str = Field(primary_key=True, max_length=32)
+    turn: int = Field(default=0, sa_type=BigInteger)
 
 
 class ApiToken(SQLModel, table=True):

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot import render
 from bot.services import absence as svc
+from bot.services import routing
+from handlers.notify import deliver
 from handlers.parsing import as_user, is_help, user_id
 
 _OFF = ("off", "取消", "结束")
@@ -19,7 +22,9 @@ def register(app: App) -> None:
     app.command("/away")(away_command)
 
 
-def away_command(ack: Ack, command: dict, session: Session, now: datetime, locale: str) -> None:
+def away_command(
+    ack: Ack, command: dict, session: Session, now: datetime, locale: str, client: WebClient
+) -> None:
     words = (command.get("text") or "").split()
     actor = command["user_id"]
     today = render.local(now).date()
@@ -77,3 +82,5 @@ def away_command(ack: Ack, command: dict, session: Session, now: datetime, local
         now=now,
     )
     ack(**render.message("away.set", locale, done=done, viewer=actor).ephemeral())
+    if first <= today:  # away from today: their open offers move on at once (§9)
+        deliver(session, client, routing.withdraw_away(session, user, now), now)

@@ -14,11 +14,11 @@ from sqlmodel import Session
 from bot import render
 from bot.config import Settings
 from bot.money import parse_amount
-from bot.services import lead_attributes, merging, territories
+from bot.services import lead_attributes, merging, routing, territories
 from bot.services import leads as svc
 from bot.services.absence import absence_on
 from bot.services.errors import InvalidInput
-from handlers.notify import direct_messages
+from handlers.notify import deliver, direct_messages
 from handlers.parsing import as_user, is_help, tokens
 
 
@@ -52,6 +52,8 @@ def lead_command(
         usage = (
             render.message("lead.merge_usage", locale)
             if sub == "merge"
+            else render.message("routing.new_usage", locale)
+            if sub == "new"
             else render.message("lead.usage", locale, action=sub)
         )
         ack(**usage.ephemeral())
@@ -285,6 +287,64 @@ def _set_stage(r: Request, words: list[str], stage: str, *, amount: int | None) 
     return Reply("lead.stage_set", change=change)
 
 
+_NEW_FIELDS = {
+    "employees": territories.employee_count,
+    "country": territories.country_code,
+    "industry": territories.industry_word,
+}
+
+
+def new(r: Request) -> Reply:
+    """``/lead new <company> [domain] [employees=N] [country=XX] [industry=WORD]``: the lead is
+    routed as one from the intake API is (anyone in a department may add one)."""
+    svc.require_department(r.session, r.actor)
+    words, fields = [], {}
+    for word in r.words:
+        key, eq, value = word.partition("=")
+        if eq and key.lower() in _NEW_FIELDS:
+            parsed = _NEW_FIELDS[key.lower()](value)
+            if parsed is None:
+                raise InvalidInput("routing.bad_field", field=key.lower(), value=value)
+            fields[key.lower()] = parsed
+        else:
+            words.append(word)
+    if not words:
+        raise InvalidInput("routing.new_usage")
+    company = svc.company_of(words, session=r.session)
+    routed = routing.route_new(
+        r.session,
+        actor=r.actor,
+        name=company.name,
+        domain=company.domain,
+        source=f"slack:{r.actor}",
+        now=r.now,
+        **fields,
+    )
+    deliver(r.session, r.client, routed.posts, r.now)
+    return Reply(
+        "routing.routed",
+        lead=routed.lead,
+        status=routed.status,
+        department=routed.department,
+        offered_to=routed.offered_to,
+        owner=routed.owner,
+    )
+
+
+def assign(r: Request) -> Reply:
+    """``/lead assign <company> <@user>`` (a manager of the user's department, an admin)."""
+    user = as_user(r.words[-1]) if len(r.words) >= 2 else None
+    if user is None:
+        raise InvalidInput("lead.usage", action="assign")
+    lead, department, posts = routing.assign(
+        r.session, actor=r.actor, words=r.words[:-1], user=user, now=r.now
+    )
+    deliver(r.session, r.client, posts, r.now)
+    if user != r.actor:
+        r.notify([user], "routing.assigned", lead=lead, department=department)
+    return Reply("routing.assigned", lead=lead, department=department)
+
+
 def merge(r: Request) -> Reply:
     done = merging.merge(r.session, actor=r.actor, words=r.words, now=r.now)
     owners = {done.retired.lead.owner_id, done.kept.lead.owner_id} - {None, r.actor}
@@ -314,4 +374,6 @@ SUBCOMMANDS = {
     "merge": merge,
     "delete": delete,
     "set": set_,
+    "new": new,
+    "assign": assign,
 }

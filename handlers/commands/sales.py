@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from bot import render
 from bot.services import departments as svc
-from bot.services import reports, territories
+from bot.services import reports, routing, territories
 from handlers.parsing import as_channel_mention, as_user, channel_id, is_help, tokens
 from jobs import exports, posts
 
@@ -48,6 +48,12 @@ def sales_command(ack: Ack, command: dict, session: Session, locale: str, now: d
     if sub == "dept":
         ack(
             **dept(
+                rest, actor=command["user_id"], session=session, locale=locale, now=now
+            ).ephemeral()
+        )
+    elif sub == "routing":
+        ack(
+            **routing_status(
                 rest, actor=command["user_id"], session=session, locale=locale, now=now
             ).ephemeral()
         )
@@ -174,6 +180,28 @@ def dept(
             value=value,
         )
     return render.message("errors.dept_usage", locale, action=action)
+
+
+def routing_status(
+    args: list[str], *, actor: str, session: Session, locale: str, now: datetime
+) -> render.Message:
+    """``/sales routing [department]``: the caller's department unless one is named."""
+    if args:
+        department = svc.find_department(session, " ".join(args))
+    else:
+        department = svc.department_of(session, actor)
+        if department is None:
+            return render.message("routing.which_department", locale)
+    found = routing.status(session, department, now)
+    return render.message(
+        "routing.status",
+        locale,
+        department=found.department,
+        rotation=found.rotation,
+        waiting=found.waiting,
+        away=found.away,
+        limit=found.department.max_leads_per_rep,
+    )
 
 
 def reporting(

@@ -9,7 +9,7 @@ the same ``external_id`` from the same token again gets the same answer and crea
 The row is written in the transaction that creates (or finds) the lead.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-04 08:30:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

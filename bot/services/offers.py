@@ -1,0 +1,363 @@
+"""The rotation and its offers (DESIGN §8): who is offered a routed lead, and what settles it.
+
+* **The rotation** of a department is its reps who are not away today (§9) and hold fewer than
+  ``max_leads_per_rep`` open leads and open offers, minus those this lead was already offered
+  to. The rep offered least recently goes next (``rotation_turn``; never offered comes first,
+  then by user id). The pick runs under the department's row lock, so two leads routed at once,
+  by two web processes, go to two reps, and a restart loses nothing: the turn is in the
+  database.
+* **An offer** waits ``accept_minutes`` of the department's working time (``work_hours`` on its
+  working days, :mod:`bot.workdays`). It is settled exactly once, by one conditional UPDATE of
+  its row (``WHERE status = 'open'``): accepted, passed, timed out, or withdrawn (its rep went
+  away, or the lead got an owner another way). Passing or timing out offers the lead to the
+  next rep; when nobody is left the routing ``waiting``: the lead waits in the pool and the
+  department's managers are asked to assign it.
+* **Messages** are outbox rows written in the same transaction as the change they announce
+  (:func:`notice`): the offer's DM with Accept / Pass, one line in the department channel,
+  and each one's update when the offer is settled. They hold ids, not words: the outbox renders
+  them when it sends (jobs/notices.py), in the reader's language, from the rows as they are.
+
+Lock order: a change of an offer first settles the offer's row, then takes the department's
+lock (to offer the next rep), then writes its routing; an accept or a claim locks the member
+and the lead before the offer. Nobody holding the department lock waits for a lead or an offer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from bot import workdays
+from bot.services import departments as depts
+from bot.services.absence import away_between
+from bot.services.errors import Conflict
+from bot.store.models import Department, Lead, Member, Offer, Outbox, RotationTurn, Routing
+
+CLOSED_STAGES = ("won", "lost")
+#: a routing that is not settled yet: an offer is open, or the lead waits for a manager
+UNSETTLED = ("offering", "waiting")
+
+
+def notice(
+    session: Session,
+    *,
+    key: str,
+    channel: str,
+    kind: str,
+    now: datetime,
+    update_of: str | None = None,
+    **ids: Any,
+) -> Outbox:
+    """Queue a message in the caller's transaction: ``kind`` names how jobs/notices.py renders
+    it from the rows ``ids`` name; ``update_of`` is the key of an earlier row whose message this
+    one replaces. A key that exists already is not queued twice."""
+    existing = session.exec(select(Outbox).where(Outbox.key == key)).first()
+    if existing is not None:
+        return existing
+    payload: dict[str, Any] = {"notice": {"kind": kind, **ids}}
+    if update_of is not None:
+        payload["update"] = update_of
+    row = Outbox(key=key, channel=channel, payload=payload, next_attempt_at=now, created_at=now)
+    session.add(row)
+    session.info.setdefault(_QUEUED, []).append(row)
+    return row
+
+
+_QUEUED = "salesbot.queued_posts"
+
+
+def start(session: Session) -> None:
+    """Forget rows queued by an earlier change of this session (one that rolled back)."""
+    session.info.pop(_QUEUED, None)
+
+
+def queued(session: Session) -> tuple[int, ...]:
+    """The ids of the rows :func:`notice` queued since :func:`start` (flushed first), to send
+    once the transaction has committed."""
+    session.flush()
+    rows = session.info.pop(_QUEUED, [])
+    return tuple(row.id for row in rows if row.id is not None)
+
+
+def open_routing(session: Session, lead_id: int) -> Routing | None:
+    """The lead's routing that is not settled yet, if any."""
+    return session.exec(
+        select(Routing).where(Routing.lead_id == lead_id, col(Routing.status).in_(UNSETTLED))
+    ).first()
+
+
+def open_offer(session: Session, routing_id: int) -> Offer | None:
+    return session.exec(
+        select(Offer).where(Offer.routing_id == routing_id, Offer.status == "open")
+    ).first()
+
+
+def _local_today(department: Department, now: datetime) -> Any:
+    return now.astimezone(ZoneInfo(department.timezone or "UTC")).date()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    user_id: str
+    turn: int | None
+    held: int
+    away: bool
+    tried: bool
+
+
+def rotation(
+    session: Session, department: Department, now: datetime, routing_id: int | None = None
+) -> list[Candidate]:
+    """The department's reps in rotation order (next first), each with what may keep them out:
+    away today, leads and offers held, already offered this lead."""
+    reps = session.exec(
+        select(Member.user_id).where(Member.department_id == department.id, Member.role == "rep")
+    ).all()
+    if not reps:
+        return []
+    turns = dict(
+        session.exec(
+            select(RotationTurn.user_id, RotationTurn.turn).where(
+                RotationTurn.department_id == department.id
+            )
+        ).all()
+    )
+    held: Counter[str] = Counter(
+        dict(
+            session.exec(
+                select(Lead.owner_id, func.count())
+                .where(
+                    col(Lead.owner_id).in_(reps),
+                    col(Lead.stage).not_in(CLOSED_STAGES),
+                )
+                .group_by(Lead.owner_id)
+            ).all()
+        )
+    )
+    held.update(
+        dict(
+            session.exec(
+                select(Offer.user_id, func.count())
+                .where(col(Offer.user_id).in_(reps), Offer.status == "open")
+                .group_by(Offer.user_id)
+            ).all()
+        )
+    )
+    today = _local_today(department, now)
+    away = {a.user_id for a in away_between(session, department.id, today, today)}
+    tried = (
+        set(session.exec(select(Offer.user_id).where(Offer.routing_id == routing_id)).all())
+        if routing_id is not None
+        else set()
+    )
+    ordered = sorted(reps, key=lambda user: (turns.get(user, -1), user))
+    return [
+        Candidate(
+            user_id=user,
+            turn=turns.get(user),
+            held=held[user],
+            away=user in away,
+            tried=user in tried,
+        )
+        for user in ordered
+    ]
+
+
+def available(department: Department, candidate: Candidate) -> bool:
+    limit = department.max_leads_per_rep
+    return not (candidate.away or candidate.tried or (limit and candidate.held >= limit))
+
+
+def offer_next(session: Session, routing: Routing, now: datetime) -> Offer | None:
+    """Offer the routed lead to the next available rep of its department, under the
+    department's lock; None when nobody is left (the routing then waits for a manager, who is
+    asked). The caller commits."""
+    department = session.get(Department, routing.department_id) if routing.department_id else None
+    if department is None:
+        routing.status = "waiting"
+        session.add(routing)
+        return None
+    department = depts.lock_department(session, department)
+    candidates = rotation(session, department, now, routing.id)
+    pick = next((c for c in candidates if available(department, c)), None)
+    if pick is None:
+        routing.status = "waiting"
+        session.add(routing)
+        for manager in depts.managers_of(session, department) or depts.admin_ids(session):
+            notice(
+                session,
+                key=f"routing:{routing.id}:assign:{manager}",
+                channel=manager,
+                kind="assign",
+                now=now,
+                routing_id=routing.id,
+            )
+        _line(session, routing, department, now, state="waiting")
+        return None
+    turn = max((c.turn for c in candidates if c.turn is not None), default=0) + 1
+    row = session.get(RotationTurn, (department.id, pick.user_id))
+    if row is None:
+        session.add(RotationTurn(department_id=department.id, user_id=pick.user_id, turn=turn))
+    else:
+        row.turn = turn
+        session.add(row)
+    offer = Offer(
+        routing_id=routing.id,
+        user_id=pick.user_id,
+        status="open",
+        offered_at=now,
+        due_at=workdays.add_working_minutes(department, now, department.accept_minutes),
+    )
+    session.add(offer)
+    session.flush()
+    routing.status = "offering"
+    session.add(routing)
+    notice(
+        session,
+        key=f"offer:{offer.id}:dm",
+        channel=pick.user_id,
+        kind="offer",
+        now=now,
+        offer_id=offer.id,
+    )
+    _line(session, routing, department, now, state=f"offer{offer.id}")
+    return offer
+
+
+def _line(
+    session: Session, routing: Routing, department: Department | None, now: datetime, *, state: str
+) -> None:
+    """The routing's one line in its department's channel: posted at the first offer, then
+    edited at each change (``state`` makes each edit's outbox key its own)."""
+    if department is None or not department.channel:
+        return
+    first = f"routing:{routing.id}:line"
+    posted = session.exec(select(Outbox.id).where(Outbox.key == first)).first()
+    if posted is None:
+        notice(
+            session,
+            key=first,
+            channel=department.channel,
+            kind="line",
+            now=now,
+            routing_id=routing.id,
+        )
+        return
+    notice(
+        session,
+        key=f"{first}:{state}",
+        channel=department.channel,
+        kind="line",
+        now=now,
+        update_of=first,
+        routing_id=routing.id,
+    )
+
+
+def settle_offer(session: Session, offer: Offer, status: str, now: datetime) -> bool:
+    """Settle an open offer (``accepted``, ``passed``, ``timed_out``, ``withdrawn``) with one
+    conditional UPDATE; False when it was settled already (someone else won). Its DM is
+    edited to say so."""
+    won = session.execute(
+        update(Offer)
+        .where(col(Offer.id) == offer.id, Offer.status == "open")
+        .values(status=status, settled_at=now)
+    )
+    if won.rowcount != 1:
+        return False
+    notice(
+        session,
+        key=f"offer:{offer.id}:dm:{status}",
+        channel=offer.user_id,
+        kind="offer",
+        now=now,
+        update_of=f"offer:{offer.id}:dm",
+        offer_id=offer.id,
+    )
+    return True
+
+
+def settle_routing(
+    session: Session,
+    routing: Routing,
+    *,
+    status: str,
+    owner: str | None,
+    actor: str | None,
+    now: datetime,
+) -> None:
+    """The routed lead has an owner (``accepted``, ``assigned``, ``claimed``) or is gone
+    (``cancelled``): withdraw its open offer, record who and how fast (working minutes since
+    the lead came in: speed to lead), and edit its channel line. Inside the caller's lock of
+    the lead; the caller commits."""
+    offer = open_offer(session, routing.id)
+    if offer is not None:
+        settle_offer(session, offer, "accepted" if offer.user_id == owner else "withdrawn", now)
+    department = session.get(Department, routing.department_id) if routing.department_id else None
+    if routing.status == "waiting":  # the managers who were asked see it settled
+        asked = session.exec(
+            select(Outbox).where(col(Outbox.key).startswith(f"routing:{routing.id}:assign:"))
+        ).all()
+        for row in asked:
+            if row.payload.get("update") is None:
+                notice(
+                    session,
+                    key=f"{row.key}:{status}",
+                    channel=row.channel,
+                    kind="assign",
+                    now=now,
+                    update_of=row.key,
+                    routing_id=routing.id,
+                )
+    routing.status = status
+    routing.settled_at = now
+    routing.settled_by = actor
+    routing.owner_id = owner
+    if department is not None:
+        routing.working_minutes = workdays.working_minutes(department, routing.started_at, now)
+    session.add(routing)
+    _line(session, routing, department, now, state=status)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What an unsettled routing means for a claim of its lead."""
+
+    routing: Routing
+    #: the rep the lead is offered to now (None: it waits for a manager, anyone may claim)
+    offered_to: str | None
+    due_at: datetime | None
+
+
+def check_claim(session: Session, lead: Lead, actor: str) -> Hold | None:
+    """Inside a claim's lock of ``lead``: refused while the lead is offered to another rep
+    (the offer is theirs until it is settled or times out); the hold to settle after the
+    claim otherwise (a claim by the rep it is offered to accepts the offer)."""
+    routing = open_routing(session, lead.id)
+    if routing is None:
+        return None
+    offer = open_offer(session, routing.id)
+    if offer is not None and offer.user_id != actor:
+        session.rollback()
+        raise Conflict(
+            "routing.offered_to_other", lead=lead.name, rep=offer.user_id, due=offer.due_at
+        )
+    return Hold(
+        routing=routing,
+        offered_to=offer.user_id if offer else None,
+        due_at=offer.due_at if offer else None,
+    )
+
+
+def after_claim(session: Session, hold: Hold | None, actor: str, now: datetime) -> None:
+    """Settle the hold :func:`check_claim` returned, in the claim's transaction."""
+    if hold is None:
+        return
+    status = "accepted" if hold.offered_to == actor else "claimed"
+    settle_routing(session, hold.routing, status=status, owner=actor, actor=actor, now=now)

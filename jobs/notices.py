@@ -1,0 +1,94 @@
+"""Messages the outbox renders when it sends them, from the rows as they are then.
+
+A change of routing queues ``{"notice": {"kind": ..., <ids>}}`` rows in its own transaction
+(bot.services.offers.notice): ids, not words. Rendering at send time reads the rows as they
+are, so an offer's DM, its edit and the channel line always say the same thing, each in its
+reader's language and zone: a person reads in their department's, a channel in its
+department's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot import render
+from bot.services.departments import reader_for
+from bot.store.models import Department, Lead, Offer, Routing
+
+Renderer = Callable[[Session, dict[str, Any]], tuple[str, dict[str, Any]]]
+
+
+def _reader(session: Session, channel: str) -> tuple[str, str]:
+    """The locale and zone of a person, or of the department that owns a channel."""
+    if channel[:1] in ("U", "W"):
+        return reader_for(session, channel)
+    department = session.exec(select(Department).where(Department.channel == channel)).first()
+    if department is not None:
+        return department.locale, department.timezone
+    return reader_for(session, None)
+
+
+def _routed(session: Session, routing_id: int) -> dict[str, Any]:
+    routing = session.get(Routing, routing_id)
+    if routing is None:
+        raise LookupError(f"routing {routing_id} is gone")
+    lead = session.get(Lead, routing.lead_id)
+    department = session.get(Department, routing.department_id) if routing.department_id else None
+    current = session.exec(
+        select(Offer).where(Offer.routing_id == routing.id).order_by(Offer.id.desc())  # type: ignore[union-attr]
+    ).first()
+    return {
+        "routing": routing,
+        "lead": lead,
+        "department": department,
+        "offer": current,
+        "details": routing.details or {},
+    }
+
+
+def _offer(session: Session, ids: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    offer = session.get(Offer, ids["offer_id"])
+    if offer is None:
+        raise LookupError(f"offer {ids['offer_id']} is gone")
+    data = _routed(session, offer.routing_id)
+    data["offer"] = offer
+    return "routing.offer", data
+
+
+def _line(session: Session, ids: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "routing.line", _routed(session, ids["routing_id"])
+
+
+def _assign(session: Session, ids: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    data = _routed(session, ids["routing_id"])
+    data["tried"] = list(
+        session.exec(
+            select(Offer).where(Offer.routing_id == ids["routing_id"]).order_by(Offer.id)  # type: ignore[arg-type]
+        )
+    )
+    return "routing.assign", data
+
+
+def _came_again(session: Session, ids: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    lead = session.get(Lead, ids["lead_id"])
+    if lead is None:
+        raise LookupError(f"lead {ids['lead_id']} is gone")
+    return "routing.came_again", {"lead": lead, "source": ids.get("source") or ""}
+
+
+KINDS: dict[str, Renderer] = {
+    "offer": _offer,
+    "line": _line,
+    "assign": _assign,
+    "came_again": _came_again,
+}
+
+
+def message(session: Session, channel: str, notice: dict[str, Any]) -> dict[str, Any]:
+    """The message (text and blocks) of a notice, for ``channel``'s reader."""
+    template, data = KINDS[notice["kind"]](session, notice)
+    locale, zone = _reader(session, channel)
+    return render.message(template, locale, zone=zone, **data).as_post()
