@@ -41,6 +41,7 @@ from bot.services import intake, tokens
 from bot.services.departments import workspace_setting
 from bot.services.leads import mail_providers
 from bot.store.db import session_scope
+from jobs import outbox
 
 log = logging.getLogger("salesbot.api")
 
@@ -169,10 +170,9 @@ def handle(
             answer = _receive(environ, start_response, engine, token, document, clock)
             if isinstance(answer, list):
                 return answer
-            if answer.routed is not None:
-                from bot.services import routing
-
-                routing.deliver(engine, client, answer.routed)
+            if answer.routed is not None:  # the offer's DM and channel line, the owner's notice
+                for row_id in answer.routed.posts:
+                    outbox.deliver_row(engine, client, row_id, now=clock())
         except Exception as error:
             return _failed(start_response, error)
     metrics.observe("api", "leads", answer.body["status"], time.perf_counter() - started)

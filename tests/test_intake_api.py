@@ -4,6 +4,7 @@ request body in the log."""
 
 from __future__ import annotations
 
+import http.client
 import json
 from datetime import UTC, datetime
 
@@ -12,7 +13,7 @@ from sqlmodel import func, select
 from bot.services import tokens
 from bot.store.db import make_engine, session_scope
 from bot.store.models import ApiToken, Intake, Lead
-from tests.conftest import LiveServer, Reply, run_salesbot
+from tests.conftest import SETUP_TOML, LiveServer, Reply, import_setup_text, run_salesbot
 from tests.leads_support import db
 
 #: A string put in every body: it must never reach the server's log.
@@ -152,6 +153,14 @@ def test_size_media_type_and_json_are_checked_after_the_token(org) -> None:
         assert reply.json()["fields"] == {}
         assert "one JSON object" in reply.json()["message"]
 
+    # A body sent in chunks, without a length, is read up to the limit and refused the same way.
+    connection = http.client.HTTPConnection("127.0.0.1", org.port, timeout=30)
+    chunks = (b'{"note": "' + MARKER.encode() * 100 + b'"' for _ in range(40))
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    connection.request("POST", "/api/leads", chunks, headers, encode_chunked=True)
+    assert connection.getresponse().status == 413
+    connection.close()
+
     assert org.request("GET", "/api/leads").status == 405
     assert lead_count(org) == 0
     assert MARKER not in org.log()
@@ -244,11 +253,11 @@ def test_more_field_rules(org) -> None:
         assert list(fields) == [name], (body, fields)
         assert reason in fields[name], (body, fields)
     assert lead_count(org) == 0
+    with db(org) as session:  # a verified token is noted as used
+        assert session.exec(select(ApiToken)).one().last_used_at is not None
 
 
 def test_field_reasons_are_in_the_workspace_locale(org) -> None:
-    from tests.conftest import SETUP_TOML, import_setup_text
-
     import_setup_text(org.db_url, SETUP_TOML.replace('locale = "en"', 'locale = "zh-CN"', 1))
     token = make_token(org)
     reply = send(org, {"company": "", "employees": -3}, token)
@@ -272,3 +281,139 @@ def test_intake_rows_are_unique_per_token_and_external_id(engine) -> None:
         session.add(Intake(token_id=token.id, external_id="f1", status_code=201, answer={}))
     with pytest.raises(IntegrityError), session_scope(engine) as session:
         session.add(Intake(token_id=token.id, external_id="f1", status_code=201, answer={}))
+
+
+# ── routed leads (DESIGN §8 answers) ─────────────────────────────────────────────────────────
+
+ROUTED_SETUP = 'default_department = "Enterprise"\n' + SETUP_TOML
+
+
+def routed_org(org: LiveServer) -> str:
+    """``org`` with ``default_department = "Enterprise"``; a token named website."""
+    import_setup_text(org.db_url, ROUTED_SETUP)
+    return make_token(org)
+
+
+def posts_to(server: LiveServer, channel: str) -> list[dict]:
+    return [
+        c.body for c in server.fake.calls_to("chat.postMessage") if c.body["channel"] == channel
+    ]
+
+
+def test_a_new_lead_is_offered_201_and_the_rep_has_the_dm_when_it_answers(org) -> None:
+    token = routed_org(org)
+    reply = send(
+        org,
+        {
+            "company": "Acme Corp",
+            "email": "Jane@Acme.com",
+            "contact_name": "Jane Doe",
+            "phone": "+1 555 0100",
+            "employees": 800,
+            "country": "us",
+            "industry": "Finance",
+            "note": f"Wants a demo {MARKER}",
+            "utm_campaign": "spring",
+        },
+        token,
+    )
+    assert reply.status == 201, reply.body
+    data = reply.json()
+    assert set(data) == {"id", "status", "department", "offered_to"}
+    assert (data["status"], data["department"]) == ("offered", "Enterprise")
+    assert data["offered_to"] in ("U0REP1", "U0REP2")
+    with db(org) as session:
+        lead = session.get(Lead, data["id"])
+        assert (lead.name, lead.domain, lead.employees, lead.country, lead.industry) == (
+            "Acme Corp",
+            "acme.com",
+            800,
+            "US",
+            "Finance",
+        )
+        assert lead.owner_id is None  # offered, not yet accepted
+    # Delivered before the answer: the offer DM names the company.
+    [dm] = posts_to(org, data["offered_to"])
+    assert "Acme Corp" in json.dumps(dm, ensure_ascii=False)
+    assert MARKER not in org.log()
+
+    # Two leads in a row go to the two reps.
+    second = send(org, {"company": "Initech", "domain": "https://www.initech.com/about"}, token)
+    assert second.status == 201
+    assert {data["offered_to"], second.json()["offered_to"]} == {"U0REP1", "U0REP2"}
+    with db(org) as session:
+        assert session.get(Lead, second.json()["id"]).domain == "initech.com"
+
+
+def test_without_a_department_the_lead_waits_in_the_pool(org) -> None:
+    token = make_token(org)  # SETUP_TOML: no default_department, no territories
+    reply = send(org, {"company": "Umbrella"}, token)
+    assert reply.status == 201
+    assert reply.json() == {
+        "id": reply.json()["id"],
+        "status": "pooled",
+        "department": None,
+        "offered_to": None,
+    }
+
+
+def test_a_free_mail_address_gives_no_domain(org) -> None:
+    token = routed_org(org)
+    first = send(org, {"company": "Small Shop", "email": "owner@gmail.com"}, token)
+    second = send(org, {"company": "Other Shop", "email": "boss@GMAIL.com"}, token)
+    third = send(org, {"company": "Third Shop", "domain": "qq.com"}, token)
+    assert [r.status for r in (first, second, third)] == [201, 201, 201]
+    with db(org) as session:
+        domains = {lead.name: lead.domain for lead in session.exec(select(Lead))}
+    assert domains == {"Small Shop": None, "Other Shop": None, "Third Shop": None}
+
+
+def test_an_owned_customer_is_200_existing_and_the_owner_told_once_a_day(org) -> None:
+    token = routed_org(org)
+    org.command("/lead", "claim Globex globex.com", user="U0REP3")
+    for company in ("Globex Holdings", "GLOBEX Corp."):  # same domain, then same name key
+        reply = send(org, {"company": company, "email": "cfo@globex.com"}, token)
+        assert reply.status == 200, reply.body
+        assert reply.json() == {
+            "id": reply.json()["id"],
+            "status": "existing",
+            "owner": "U0REP3",
+            "department": "SMB",
+        }
+    assert lead_count(org) == 1
+    [dm] = posts_to(org, "U0REP3")
+    assert "website" in json.dumps(dm, ensure_ascii=False)
+
+
+def test_the_same_external_id_answers_as_the_first_time_and_creates_nothing(org) -> None:
+    token = routed_org(org)
+    other = make_token(org, "hubspot")
+    body = {"company": "Acme Corp", "external_id": "form-4711"}
+    first = send(org, body, token)
+    assert first.status == 201
+    again = send(org, {**body, "company": "Something Else"}, token)
+    assert (again.status, again.json()) == (first.status, first.json())
+    assert lead_count(org) == 1
+    # Another token's external_id is its own.
+    elsewhere = send(org, {"company": "Initech", "external_id": "form-4711"}, other)
+    assert elsewhere.status == 201 and elsewhere.json()["id"] != first.json()["id"]
+    with db(org) as session:
+        assert session.exec(select(func.count()).select_from(Intake)).one() == 2
+    assert len(org.fake.calls_to("chat.postMessage")) == 4  # two offers: DM + channel line each
+
+
+def test_concurrent_duplicates_create_one_lead_and_answer_alike(org) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = routed_org(org)
+    body = {"company": "Racing Co", "external_id": "race-1", "email": "a@racing.example.org"}
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda _: send(org, body, token), range(8)))
+    answers = {(r.status, r.body) for r in replies}
+    assert len(answers) == 1, answers
+    [(status, _)] = answers
+    assert status == 201
+    with db(org) as session:
+        assert session.exec(select(func.count()).select_from(Lead)).one() == 1
+        assert session.exec(select(func.count()).select_from(Intake)).one() == 1
+    assert "Traceback" not in org.log()

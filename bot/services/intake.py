@@ -97,9 +97,9 @@ class LeadIn:
     external_id: str | None
 
     def contact(self) -> dict[str, str]:
-        """The contact's details for the offer: only what was given."""
+        """The contact's details the offer shows (``routing.details``): only what was given."""
         given = {
-            "name": self.contact_name,
+            "contact_name": self.contact_name,
             "email": self.email,
             "phone": self.phone,
             "note": self.note,
