@@ -210,13 +210,13 @@ def _receive(
 ) -> intake.Answer | list[bytes]:
     """The answer for a checked token and a JSON document, or the refusal already sent."""
     with session_scope(engine) as session:
-        locale = workspace_setting(session, "locale", render.DEFAULT_LOCALE)
         try:
             lead = intake.parse(
                 document, token_name=token.name, mail_providers=mail_providers(session)
             )
         except intake.Invalid as invalid:
             session.rollback()
+            locale = workspace_setting(session, "locale", render.DEFAULT_LOCALE)
             if invalid.not_object:
                 message, fields = _say("intake.not_object", locale), {}
             else:
