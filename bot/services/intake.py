@@ -302,6 +302,8 @@ def receive(
     ``route_new``'s ``before_commit``: either both are there or neither. Two requests with the
     same ``external_id`` at once: the unique (token, external_id) lets one commit; the other's
     transaction is rolled back whole (its lead too) and it answers what the first stored.
+    Only routed answers are kept: a request refused (400) is not remembered, so the sender may
+    fix it and send it again with the same ``external_id``.
     """
     if route is None:
         from bot.services.routing import route_new as route
