@@ -30,8 +30,8 @@ from bot import logs, metrics, render
 from bot.clock import Clock
 from bot.config import Settings
 from bot.gate import GATE
-from bot.money import currency_of
-from bot.services.departments import department_of, reader_for
+from bot.money import use_currency
+from bot.services.departments import department_of, reader_and_currency
 from bot.services.errors import ServiceError
 from bot.slack_client import make_client, prompt_client
 from bot.store.db import make_engine
@@ -127,10 +127,9 @@ class RequestContext(Middleware):
         context["clock"] = self.clock
         context["now"] = self.clock.now()
         context["settings"] = self.settings
-        context["locale"], zone = reader_for(
+        context["locale"], zone, currency = reader_and_currency(
             session, _user_of(body), self.settings.salesbot_locale, self.settings.salesbot_tz
         )
-        currency_of(session)  # the company's currency, for every amount this request shows
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
             session.add(ProcessedEvent(event_id=event_id, received_at=context["now"]))
@@ -141,6 +140,7 @@ class RequestContext(Middleware):
                 log.info("event %s was already processed; skipped", event_id)
                 return BoltResponse(status=200, body="")
         render.set_reader_zone(zone)  # for this request only (see dispatch)
+        use_currency(currency)  # the company's, for every amount this request shows
         return next()
 
 

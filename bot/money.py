@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 
 _NUMBER = re.compile(r"^[$€£¥]?(?P<number>\d[\d,_]*(?:\.\d+)?|\.\d+)(?P<unit>k|m|千|万|w|亿)?$")
@@ -57,7 +58,9 @@ def parse_amount(text: str) -> int | None:
 
 #: ISO 4217 code of the company's one currency when the setup file names none.
 DEFAULT_CURRENCY = "USD"
-_currency = DEFAULT_CURRENCY
+#: The currency of what is being rendered now: set per request (each request runs in a
+#: context of its own, bot.app.SalesApp.dispatch) and per job run, never shared between them.
+_CURRENCY: ContextVar[str] = ContextVar("salesbot_currency", default=DEFAULT_CURRENCY)
 
 
 def parse_currency(value: object) -> str:
@@ -74,14 +77,14 @@ def parse_currency(value: object) -> str:
 
 
 def use_currency(code: str | None) -> None:
-    """Set the currency amounts are shown in, for this process: the company has one, read
-    from the ``setting`` table at every request and every job run (``currency_of``)."""
-    global _currency
-    _currency = code or DEFAULT_CURRENCY
+    """Set the currency amounts are shown in for the current request or job run: the company
+    has one, read from the ``setting`` table with the reader's locale and zone
+    (``departments.reader_and_currency``) or by ``currency_of``."""
+    _CURRENCY.set(code or DEFAULT_CURRENCY)
 
 
 def currency() -> str:
-    return _currency
+    return _CURRENCY.get()
 
 
 def currency_of(session) -> str:
@@ -90,7 +93,7 @@ def currency_of(session) -> str:
     from bot.services.departments import company_currency
 
     use_currency(company_currency(session))
-    return _currency
+    return _CURRENCY.get()
 
 
 _BABEL_LOCALES = {"en": "en_US", "zh-CN": "zh_Hans_CN"}
@@ -104,7 +107,7 @@ def format_money(cents: int | None, locale: str | None = None, code: str | None 
 
     if cents is None:
         return "—"
-    code = code or _currency
+    code = code or _CURRENCY.get()
     where = _BABEL_LOCALES.get(locale or "en", "en_US")
     amount = Decimal(cents) / 100
     if cents % 100 == 0:

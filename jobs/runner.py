@@ -20,6 +20,7 @@ from sqlmodel import Session, col
 
 from bot import metrics, render
 from bot.config import Settings
+from bot.money import currency_of
 from bot.services.errors import ServiceError
 from bot.slack_client import make_client
 from bot.store.db import make_engine
@@ -87,6 +88,8 @@ def run_job(
     function = JOBS.get(job)
     if function is None:
         raise JobNotAvailable(job)
+    with Session(engine) as session:
+        currency_of(session)  # every amount this run renders is in the company's currency
     try:
         report = function(engine, client, now, department)
     except Exception:

@@ -207,7 +207,7 @@ def test_working_minutes_skip_nights_weekends_and_holidays() -> None:
     due = workdays.add_working_minutes(shanghai, friday, 15)
     assert due == datetime(2026, 11, 23, 1, 10, tzinfo=UTC)
     assert workdays.working_minutes(shanghai, friday, due) == 15
-    # Wednesday 30 September 17:50: 10 minutes, then the National Day week off, then Thursday 8 October
+    # Wednesday 30 September 17:50: 10 minutes, the National Day week off, then 8 October
     before = datetime(2026, 9, 30, 9, 50, tzinfo=UTC)
     assert workdays.add_working_minutes(shanghai, before, 15) == datetime(
         2026, 10, 8, 1, 5, tzinfo=UTC

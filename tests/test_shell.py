@@ -81,7 +81,7 @@ def test_the_demo_tour_walks_through_what_users_asked_for(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "Demo company created" in out  # … is not what the tour follows
-    assert "── Tour 1/15:" in out and "── Tour 15/15:" in out and "End of the tour." in out
+    assert "── Tour 1/17:" in out and "── Tour 17/17:" in out and "End of the tour." in out
     # free mail, apostrophes, look-alikes, Chinese branches, names with nothing left
     assert "gmail.com is a public mail provider's domain" in out
     assert "*McDonald's* is now yours" in out
@@ -104,6 +104,14 @@ def test_the_demo_tour_walks_through_what_users_asked_for(tmp_path) -> None:
     assert "需要你审批" in out
     assert "你有 3 个客户的认领即将到期" in out and "expire-claims: 2 posts sent" in out
     assert "Unknown command /foo" in out and "arrived as plain text" not in out
+    # the rotation skips the rep who is away; Accept gives the lead to the next one
+    assert "offered to @U0REP2; if they pass" in out and "1. @U0REP1 — away until" in out
+    assert "You accepted *Wonka Industries*" in out
+    # China's calendar: no SMB digest on National Day, while Enterprise (none) gets one
+    assert "== Enterprise · daily digest · Fri 1 Oct ==" in out
+    holiday = out.split("── Tour 17/17:")[1]
+    assert "SMB · 日报" in out.split("── Tour 1/17:")[0]  # SMB's digest of today, before …
+    assert "SMB · 日报" not in holiday and "daily-digest: 2 posts sent" in holiday
 
 
 CLICKS = """\

@@ -30,6 +30,8 @@ SETUP = """
 timezone = "Asia/Shanghai"
 locale = "en"
 admins = ["U0ADMIN"]
+# new leads (/lead new, the intake API) with no territory go to Enterprise's rotation
+default_department = "Enterprise"
 
 [[department]]
 name = "Enterprise"

@@ -87,8 +87,30 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "transfer",
         (":as U0REP2", "/lead transfer O'Reilly Media <@U0REP3>", ":as U0MGR2", ":home"),
     ),
+    (
+        "routing",
+        (
+            ":as U0REP1",
+            "/away today",
+            ":as U0MGR1",
+            "/lead new Wonka Industries wonka.com employees=1500",
+            "/sales routing",
+            ":as U0REP2",
+            ":click 1",
+            ":as U0MGR2",
+        ),
+    ),
     ("expiry", (":time +5d", ":run expire-claims")),
     ("shell", ("/lead transfer Initech @U0REP3", "/foo")),
+    (
+        "holiday",
+        (
+            ":as U0ADMIN",
+            "/sales dept set SMB holidays CN",
+            ":time 2027-10-01T09:05:00+08:00",
+            ":run daily-digest",
+        ),
+    ),
 )
 
 

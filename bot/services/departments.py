@@ -150,6 +150,7 @@ _READER_QUERY = Prepared(
         select(
             Department.locale.label("locale"),
             Department.timezone.label("zone"),
+            _setting("currency").label("currency"),
             literal(0).label("rank"),
         )
         .join(Member, Member.department_id == Department.id)
@@ -157,6 +158,7 @@ _READER_QUERY = Prepared(
         select(
             _setting("locale").label("locale"),
             _setting("timezone").label("zone"),
+            _setting("currency").label("currency"),
             literal(1).label("rank"),
         ),
     )
@@ -170,10 +172,19 @@ def reader_for(
 ) -> tuple[str, str]:
     """(locale, time zone) a user reads in: their department's, else the company's, else the
     defaults given. Runs on every request, so it is one prepared read (no ORM objects)."""
+    locale, zone, _ = reader_and_currency(session, user_id, default_locale, default_zone)
+    return locale, zone
+
+
+def reader_and_currency(
+    session: Session, user_id: str | None, default_locale: str = "en", default_zone: str = "UTC"
+) -> tuple[str, str, str | None]:
+    """:func:`reader_for` and the company's currency (None: the default), in the same one
+    read: what every request needs before it renders anything."""
     found = _READER_QUERY.first(session.connection(), user_id=user_id or "")
     if found is None:
-        return default_locale, default_zone
-    return found.locale or default_locale, found.zone or default_zone
+        return default_locale, default_zone, None
+    return found.locale or default_locale, found.zone or default_zone, found.currency
 
 
 #: The company's currency (the setup file's ``currency``), read on every request.

@@ -17,9 +17,11 @@
   and each one's update when the offer is settled. They hold ids, not words: the outbox renders
   them when it sends (jobs/notices.py), in the reader's language, from the rows as they are.
 
-Lock order: a change of an offer first settles the offer's row, then takes the department's
-lock (to offer the next rep), then writes its routing; an accept or a claim locks the member
-and the lead before the offer. Nobody holding the department lock waits for a lead or an offer.
+Lock order: member, lead, routing, offer, department. An accept, a claim or an assignment
+locks the member and the lead, then the routing (:func:`lock_routing`), then settles the offer;
+a pass or a time-out locks the routing, settles the offer, then takes the department's lock to
+offer the next rep. Whoever holds the routing's lock sees its one open offer as it is, so a
+routing never ends settled with an offer still open.
 """
 
 from __future__ import annotations
@@ -89,6 +91,18 @@ def open_routing(session: Session, lead_id: int) -> Routing | None:
     """The lead's routing that is not settled yet, if any."""
     return session.exec(
         select(Routing).where(Routing.lead_id == lead_id, col(Routing.status).in_(UNSETTLED))
+    ).first()
+
+
+def lock_routing(session: Session, routing_id: int) -> Routing | None:
+    """Lock the routing's row until the transaction ends and read it as committed now (as
+    :mod:`bot.store.locks` does for leads). Every change of a routing's offers takes this
+    lock before it touches an offer, so the routing and its one open offer change together."""
+    session.execute(
+        update(Routing).where(col(Routing.id) == routing_id).values(status=Routing.status)
+    )
+    return session.exec(
+        select(Routing).where(Routing.id == routing_id).execution_options(populate_existing=True)
     ).first()
 
 
@@ -296,6 +310,10 @@ def settle_routing(
     (``cancelled``): withdraw its open offer, record who and how fast (working minutes since
     the lead came in: speed to lead), and edit its channel line. Inside the caller's lock of
     the lead; the caller commits."""
+    locked = lock_routing(session, routing.id)
+    if locked is None or locked.status not in UNSETTLED:
+        return
+    routing = locked
     offer = open_offer(session, routing.id)
     if offer is not None:
         settle_offer(session, offer, "accepted" if offer.user_id == owner else "withdrawn", now)

@@ -257,6 +257,7 @@ def accept(session: Session, *, actor: str, offer_id: int, now: datetime) -> Ans
     if lead is None or lead.deleted_at is not None:
         session.rollback()
         raise NotFound("routing.offer_not_found")
+    offers.lock_routing(session, routing.id)
     fresh = session.exec(
         select(Offer).where(Offer.id == offer.id).execution_options(populate_existing=True)
     ).one()
@@ -281,8 +282,10 @@ def pass_offer(session: Session, *, actor: str, offer_id: int, now: datetime) ->
     """The rep passes: the next rep in the rotation is offered the lead."""
     offers.start(session)
     offer, routing = _own_offer(session, offer_id, actor)
-    if not offers.settle_offer(session, offer, "passed", now):
+    locked = offers.lock_routing(session, routing.id)
+    if locked is None or not offers.settle_offer(session, offer, "passed", now):
         raise _gone(session, offer, routing)
+    routing = locked
     nxt = offers.offer_next(session, routing, now)
     posts = offers.queued(session)
     session.commit()
@@ -297,7 +300,7 @@ def move_on(session: Session, offer: Offer, status: str, now: datetime) -> tuple
     """Settle an offer that timed out (or whose rep went away) and offer the next rep; the
     outbox rows it queued. Nothing when the offer was settled meanwhile."""
     offers.start(session)
-    routing = session.get(Routing, offer.routing_id)
+    routing = offers.lock_routing(session, offer.routing_id)
     if routing is None or not offers.settle_offer(session, offer, status, now):
         session.rollback()
         return ()
