@@ -389,6 +389,8 @@ def test_the_same_external_id_answers_as_the_first_time_and_creates_nothing(org)
     token = routed_org(org)
     other = make_token(org, "hubspot")
     body = {"company": "Acme Corp", "external_id": "form-4711"}
+    # A refused request is not remembered: the fixed one with the same external_id goes through.
+    assert send(org, {**body, "employees": "many"}, token).status == 400
     first = send(org, body, token)
     assert first.status == 201
     again = send(org, {**body, "company": "Something Else"}, token)
