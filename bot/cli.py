@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     run_job.add_argument("--department", default=None)
     run_job.add_argument("--at", default=None, help="ISO 8601 time to run as (default now)")
 
+    token = sub.add_parser("token", help="tokens for the intake API (POST /api/leads)")
+    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    token_sub.add_parser("create", help="create a token and print it once").add_argument("name")
+    token_sub.add_parser("list", help="every token: created, last used, revoked")
+    token_sub.add_parser("revoke", help="refuse a token from now on").add_argument("name")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="migrate the schema to the latest version")
@@ -116,6 +122,8 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "setup":
         return _setup(args.file)
+    if args.command == "token":
+        return _token(args)
     if args.command in ("shell", "demo"):
         from bot.devslack import shell
 
@@ -147,7 +155,7 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _say(name: str, **data: object) -> str:
+def _say(name: str, /, **data: object) -> str:
     """A message for the terminal: the template's text without Slack markup (no ``*bold*``,
     backticks, ``&lt;`` or ``<@U…>``), since a terminal shows them verbatim."""
     return render.plain(render.text(name, None, **data))
@@ -176,6 +184,48 @@ def _setup(path: Path) -> int:
             print(_say("cli.setup_failed", path=str(path), reason=reason), file=sys.stderr)
         return 2
     print(_say("cli.setup_done", result=result))
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    """``salesbot token create|list|revoke`` (DESIGN §8); the token is printed by ``create``
+    only, and ``created_by`` is the operating-system user who ran it."""
+    import getpass
+    from datetime import UTC, datetime
+
+    from bot.services import tokens
+    from bot.services.errors import ServiceError
+
+    settings = load_settings()
+    _migrate_at_start(settings)
+    engine = make_engine(settings.database_url)
+    now = datetime.now(UTC)
+    try:
+        with session_scope(engine) as session:
+            if args.token_command == "create":
+                try:
+                    by = getpass.getuser()
+                except (KeyError, OSError):  # no name for this uid (a container)
+                    by = "cli"
+                created = tokens.create(session, name=args.name, by=by[:64], now=now)
+                print(_say("cli.token_created", name=created.name, token=created.token))
+            elif args.token_command == "list":
+                print(_say("cli.token_list", tokens=tokens.listing(session)))
+            else:
+                revoked = tokens.revoke(session, name=args.name, now=now)
+                print(
+                    _say(
+                        "cli.token_revoked",
+                        name=revoked.name,
+                        revoked_at=revoked.revoked_at,
+                        already=revoked.already,
+                    )
+                )
+    except ServiceError as error:
+        print(_say(error.template_path, **error.data), file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The WSGI app for ``salesbot serve``: ``POST /slack/events`` and ``GET /healthz``.
+"""The WSGI app for ``salesbot serve``: ``POST /slack/events``, ``POST /api/leads`` (the intake
+API, bot.api) and ``GET /healthz``.
 
 Gunicorn (gthread workers) serves it; the Bolt app is built once per worker process, after the
 fork, so no database connection is shared across processes.
@@ -31,8 +32,9 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.engine import Engine
 
-from bot import logs, metrics
+from bot import api, logs, metrics
 from bot.app import build_app
+from bot.clock import Clock
 from bot.config import Settings
 from bot.gate import GATE
 from bot.store.db import (
@@ -141,6 +143,10 @@ def make_wsgi(
     door = FrontDoor(signing_secret)
     gated = engine.dialect.name == "sqlite"
     health = ThreadPoolExecutor(max_workers=2, thread_name_prefix="healthz")
+    clock = Clock()
+
+    def gate() -> contextlib.AbstractContextManager:
+        return GATE.held() if gated else contextlib.nullcontext()
 
     def wsgi(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
@@ -164,6 +170,11 @@ def make_wsgi(
                 [("Content-Type", metrics.CONTENT_TYPE), ("Content-Length", str(len(data)))],
             )
             return [data]
+        if path == api.PATH:
+            client = app.client
+            return api.handle(
+                environ, start_response, engine=engine, client=client, gate=gate, clock=clock.now
+            )
         if path != "/slack/events":
             return _answer(start_response, "404 Not Found", {"ok": False, "error": "not_found"})
         refused = door.read(environ)

@@ -411,3 +411,39 @@ class RotationTurn(SQLModel, table=True):
     department_id: int = Field(foreign_key="department.id", primary_key=True, ondelete="CASCADE")
     user_id: str = Field(primary_key=True, max_length=32)
     turn: int = Field(default=0, sa_type=BigInteger)
+
+
+class ApiToken(SQLModel, table=True):
+    """A token for ``POST /api/leads`` (DESIGN §8): only its SHA-256 is kept; ``name`` is the
+    default ``source`` of the leads it sends. Revoked tokens keep their row (migration 0009)."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_api_token_name"),
+        UniqueConstraint("token_hash", name="uq_api_token_hash"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    token_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = Field(max_length=64)
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class Intake(SQLModel, table=True):
+    """The answer ``POST /api/leads`` gave for one ``external_id`` of one token: the same
+    ``external_id`` again gets it again and creates nothing (migration 0009)."""
+
+    __tablename__ = "intake"
+    __table_args__ = (
+        UniqueConstraint("token_id", "external_id", name="uq_intake_token_external_id"),
+        ForeignKeyConstraint(["token_id"], ["api_token.id"], name="fk_intake_token"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: int
+    external_id: str = Field(max_length=100)
+    lead_id: int | None = None
+    status_code: int
+    answer: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
