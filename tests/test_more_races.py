@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.services.audit import absence_overlaps
-from bot.store.models import Absence
+from bot.services.audit import absence_overlaps, ownership_violations
+from bot.store.models import Absence, Lead, Member
 from tests.conftest import LiveServer, Reply, import_setup_text
 from tests.leads_support import db
 from tests.test_ownership_races import at_once
@@ -121,3 +121,74 @@ def test_the_absence_check_finds_two_that_overlap(engine) -> None:
         found = absence_overlaps(session)
     assert len(found) == 1, found
     assert "U1" in found[0] and "2026-12-01" in found[0] and "2026-12-05" in found[0], found
+
+
+# ------------------------------------------------------- members moved or removed
+
+
+def _owners_in_their_departments(server: LiveServer) -> None:
+    """Ownership invariants hold, and no lead is owned by someone outside its department."""
+    with db(server) as session:
+        assert ownership_violations(session) == []
+        members = {m.user_id: m.department_id for m in session.exec(select(Member))}
+        for lead in session.exec(select(Lead).where(col(Lead.owner_id).is_not(None))):
+            assert members[lead.owner_id] == lead.department_id, lead
+
+
+@pytest.mark.parametrize("leads_to", ["leads keep", "leads to pool", "leads to <@U0ENT3|e3>"])
+def test_a_move_racing_claims_and_transfers_of_the_members_leads(racing, leads_to) -> None:
+    lead, sales = partial(racing.command, "/lead"), partial(racing.command, "/sales")
+    for n in range(3):
+        for name in ("A", "B", "C"):
+            assert "is now yours" in lead(f"claim Mv{n} {name}", user="U0ENT1").text
+        assert "is now yours" in lead(f"claim Mv{n} D", user="U0ENT2").text
+        texts = _texts(
+            at_once(
+                [
+                    partial(sales, f"dept move <@U0ENT1|e1> SMB {leads_to}", user="U0ADMIN"),
+                    partial(lead, f"claim Mv{n} A", user="U0ENT3"),
+                    partial(lead, f"transfer Mv{n} B <@U0ENT2|e2>", user="U0MGR1"),
+                    partial(lead, f"transfer Mv{n} D <@U0ENT1|e1>", user="U0MGR1"),
+                    partial(lead, f"release Mv{n} C", user="U0ENT1"),
+                    partial(lead, f"claim Mv{n} E", user="U0ENT1"),
+                    partial(lead, f"transfer Mv{n} A <@U0SMB1|s1>", user="U0ADMIN"),
+                ]
+            )
+        )
+        assert texts[0].startswith("Moved <@U0ENT1> from *Enterprise* to *SMB*"), texts
+        _owners_in_their_departments(racing)
+        back = sales("dept move <@U0ENT1|e1> Enterprise leads keep", user="U0ADMIN").text
+        assert back.startswith("Moved <@U0ENT1> from *SMB* to *Enterprise*"), back
+        _owners_in_their_departments(racing)
+
+
+@pytest.mark.parametrize("leads_to", ["pool", "<@U0ENT2|e2>"])
+def test_a_removal_racing_claims_and_transfers_of_the_members_leads(racing, leads_to) -> None:
+    lead, sales = partial(racing.command, "/lead"), partial(racing.command, "/sales")
+    for n in range(3):
+        for name in ("A", "B", "C"):
+            assert "is now yours" in lead(f"claim Rm{n} {name}", user="U0ENT3").text
+        assert "is now yours" in lead(f"claim Rm{n} D", user="U0ENT2").text
+        texts = _texts(
+            at_once(
+                [
+                    partial(
+                        sales,
+                        f"dept remove Enterprise <@U0ENT3|e3> leads to {leads_to}",
+                        user="U0MGR1",
+                    ),
+                    partial(lead, f"claim Rm{n} A", user="U0ENT1"),
+                    partial(lead, f"transfer Rm{n} B <@U0ENT1|e1>", user="U0MGR1"),
+                    partial(lead, f"transfer Rm{n} D <@U0ENT3|e3>", user="U0MGR1"),
+                    partial(lead, f"release Rm{n} C", user="U0ENT3"),
+                    partial(lead, f"claim Rm{n} E", user="U0ENT3"),
+                    partial(lead, f"transfer Rm{n} A <@U0SMB1|s1>", user="U0ADMIN"),
+                ]
+            )
+        )
+        assert texts[0].startswith("Removed <@U0ENT3> from *Enterprise*"), texts
+        _owners_in_their_departments(racing)
+        with db(racing) as session:
+            assert not session.exec(select(Lead).where(Lead.owner_id == "U0ENT3")).all()
+        back = sales("dept add Enterprise <@U0ENT3|e3>", user="U0MGR1").text
+        assert "<@U0ENT3>" in back, back

@@ -1010,6 +1010,7 @@ def transfer(
     target's manager approves; when the lead would leave its department, the losing
     department's manager must agree too (see :func:`decide`)."""
     lead, _rest = find(session, words)
+    lock_member(session, to_user)  # member first: not moved out of their department meanwhile
     lead = _locked(session, lead)
     if lead.owner_id is None:
         raise Conflict("lead.in_pool", lead=lead.name)
@@ -1134,6 +1135,7 @@ def decide(
     request = session.get(TransferRequest, request_id)
     if request is None:
         raise NotFound("lead.request_not_found")
+    lock_member(session, request.to_user)  # member first, as in transfer()
     lead = lock_lead(session, request.lead_id)
     if lead is None:
         raise NotFound("lead.request_not_found")
