@@ -17,9 +17,9 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.services.audit import absence_overlaps, ownership_violations
-from bot.store.models import Absence, Lead, Member
+from bot.store.models import Absence, Lead, Member, OwnershipEvent, TransferRequest
 from tests.conftest import LiveServer, Reply, import_setup_text
-from tests.leads_support import db
+from tests.leads_support import click, db, responses
 from tests.test_ownership_races import at_once
 
 SETUP = """
@@ -192,3 +192,89 @@ def test_a_removal_racing_claims_and_transfers_of_the_members_leads(racing, lead
             assert not session.exec(select(Lead).where(Lead.owner_id == "U0ENT3")).all()
         back = sales("dept add Enterprise <@U0ENT3|e3>", user="U0MGR1").text
         assert "<@U0ENT3>" in back, back
+
+
+# --------------------------------------------------- both sides decide at once
+
+#: Each round's clicks, all at once: (user, approve?). Round 0 only agrees, from both sides
+#: (it must end approved); the others mix agreements and rejections from both sides.
+DECISIONS = [
+    [("U0MGR1", True), ("U0MGR2", True), ("U0MGR1", True), ("U0MGR2", True)],
+    [("U0MGR1", True), ("U0MGR2", True), ("U0MGR1", False), ("U0MGR2", False)],
+    [("U0MGR2", True), ("U0ADMIN", True), ("U0MGR2", False), ("U0MGR1", True)],
+    [("U0MGR1", False), ("U0MGR2", True), ("U0MGR1", True), ("U0ADMIN", False)],
+]
+
+
+def test_both_sides_deciding_at_once_settle_the_request_once(racing) -> None:
+    for n, clicks in enumerate(DECISIONS):
+        name = f"Two{n}"
+        racing.command("/lead", f"claim {name}", user="U0ENT1")
+        asked = racing.command("/lead", f"transfer {name} <@U0SMB1|s1>", user="U0ENT1")
+        assert "both sides must agree" in asked.text, asked.text
+        with db(racing) as session:
+            request = session.exec(
+                select(TransferRequest).where(TransferRequest.status == "pending")
+            ).one()
+        tags = [f"two{n}-{i}" for i in range(len(clicks))]
+        at_once(
+            [
+                partial(
+                    click,
+                    racing,
+                    user,
+                    "transfer_approve" if approve else "transfer_reject",
+                    str(request.id),
+                    tag,
+                )
+                for (user, approve), tag in zip(clicks, tags, strict=True)
+            ]
+        )
+        texts = [text for tag in tags for text in (r["text"] for r in responses(racing, tag))]
+        assert len(texts) == len(clicks), texts  # one answer to every click
+        assert not [t for t in texts if t.startswith(FAILED)], texts
+        with db(racing) as session:
+            request = session.get(TransferRequest, request.id)
+            lead = session.exec(select(Lead).where(Lead.name_key == name.lower())).one()
+            moves = list(
+                session.exec(
+                    select(OwnershipEvent).where(
+                        OwnershipEvent.lead_id == lead.id, OwnershipEvent.action == "transfer"
+                    )
+                )
+            )
+            smb = session.exec(select(Member).where(Member.user_id == "U0SMB1")).one()
+        # One final outcome, and the lead, its audit trail and the replies all agree with it.
+        assert request.status in ("approved", "rejected"), (request.status, texts)
+        approved = [t for t in texts if t.startswith(":white_check_mark: Approved by")]
+        rejected = [t for t in texts if " rejected moving " in t]
+        if request.status == "approved":
+            assert [(e.actor_id, e.to_owner, e.reason) for e in moves] == [
+                (request.decided_by, "U0SMB1", "request")
+            ]
+            assert (lead.owner_id, lead.department_id) == ("U0SMB1", smb.department_id)
+            assert approved == [
+                f":white_check_mark: Approved by <@{request.decided_by}>: *{name}* now belongs "
+                f"to <@U0SMB1> (SMB)."
+            ], texts
+            assert rejected == [], texts
+        else:
+            assert moves == []
+            assert lead.owner_id == "U0ENT1"
+            assert (request.decided_by, False) in clicks
+            assert rejected == [
+                f":x: <@{request.decided_by}> rejected moving *{name}* to <@U0SMB1>; it stays "
+                "with <@U0ENT1>."
+            ], texts
+            assert approved == [], texts
+        if n == 0:
+            assert request.status == "approved"
+        settled = approved + rejected
+        others = [t for t in texts if t not in settled]
+        # every other click either agreed for one side before, or learnt it was settled
+        assert all(
+            " agreed to move " in t or t.startswith(f"The transfer of *{name}* was already")
+            for t in others
+        ), texts
+    with db(racing) as session:
+        assert ownership_violations(session) == []
