@@ -631,8 +631,14 @@ def expiry(claim_days: int, since: datetime) -> datetime:
     return since + timedelta(days=claim_days)
 
 
-def _event(lead: Lead, action: str, actor: str | None, now: datetime, **fields) -> OwnershipEvent:
+def event(lead: Lead, action: str, actor: str | None, now: datetime, **fields) -> OwnershipEvent:
+    """The audit line of one change of ``lead`` (``/lead history``), for the caller to add in
+    the transaction that makes the change; other services (merging, attributes) use it too."""
     return OwnershipEvent(lead_id=lead.id, action=action, actor_id=actor, at=now, **fields)
+
+
+#: The name this module uses (a function here has a local ``event``).
+_event = event
 
 
 def _check_limit(session: Session, user: str, department: Department) -> None:
