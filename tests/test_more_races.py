@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.services.audit import absence_overlaps, ownership_violations
-from bot.store.models import Absence, Lead, Member, OwnershipEvent, TransferRequest
+from bot.store.models import Absence, Activity, Lead, Member, OwnershipEvent, TransferRequest
 from tests.conftest import LiveServer, Reply, import_setup_text
 from tests.leads_support import click, db, responses
 from tests.test_ownership_races import at_once
@@ -276,5 +276,63 @@ def test_both_sides_deciding_at_once_settle_the_request_once(racing) -> None:
             " agreed to move " in t or t.startswith(f"The transfer of *{name}* was already")
             for t in others
         ), texts
+    with db(racing) as session:
+        assert ownership_violations(session) == []
+
+
+# ------------------------------------------------- the Add button of /log, at once
+
+
+def _add_button(reply: Reply) -> str:
+    blocks = reply.json()["blocks"]
+    elements = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    return next(e["value"] for e in elements if e["action_id"] == "log_new_lead")
+
+
+def test_add_and_log_pressed_by_many_at_once_makes_one_lead(racing) -> None:
+    """The Add button claims through the one claim path: of several reps adding the same new
+    customer at once, one claims it; the others' activities are logged on that lead (their
+    department's) or refused (another department's), and nothing is created twice."""
+    users = ("U0ENT1", "U0ENT2", "U0ENT3", "U0SMB1", "U0SMB2")
+    for n in range(3):
+        name = f"Newco{n}"
+        values = {
+            user: _add_button(racing.command("/log", f"email {name}: sent the deck", user=user))
+            for user in users
+        }
+        tags = [f"add{n}-{user}" for user in users]
+        at_once(
+            [
+                partial(click, racing, user, "log_new_lead", values[user], tag)
+                for user, tag in zip(users, tags, strict=True)
+            ]
+        )
+        texts = {
+            user: [r["text"] for r in responses(racing, tag)]
+            for user, tag in zip(users, tags, strict=True)
+        }
+        assert all(len(t) == 1 for t in texts.values()), texts
+        with db(racing) as session:
+            (lead,) = session.exec(select(Lead).where(Lead.name_key == name.lower())).all()
+            events = session.exec(
+                select(OwnershipEvent).where(OwnershipEvent.lead_id == lead.id)
+            ).all()
+            activities = session.exec(select(Activity).where(Activity.lead_id == lead.id)).all()
+            owner_department = lead.department_id
+            departments = {m.user_id: m.department_id for m in session.exec(select(Member))}
+        assert [(e.action, e.to_owner) for e in events] == [("claim", lead.owner_id)]
+        assert [a.user_id for a in activities if a.created_lead] == [lead.owner_id]
+        logged = {a.user_id for a in activities}
+        for user, (text,) in texts.items():
+            said = f":memo: Logged an email with *{name}*: “sent the deck”. "
+            if user == lead.owner_id:
+                assert text.startswith(said + "It stays yours until 2026-12-02."), text
+                assert user in logged
+            elif departments[user] == owner_department:
+                assert text.startswith(said + f"It belongs to <@{lead.owner_id}> ("), text
+                assert user in logged
+            else:
+                assert text.startswith(f"*{name}* belongs to <@{lead.owner_id}>"), text
+                assert user not in logged
     with db(racing) as session:
         assert ownership_violations(session) == []

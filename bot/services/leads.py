@@ -731,9 +731,22 @@ def _territory_reason(territory: Department | None) -> str | None:
     return None if territory is None else (OUT_OF_TERRITORY + territory.name)[:MAX_REASON]
 
 
-def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> Claimed:
-    """Claim the customer named by ``words`` for the caller and the caller's department."""
-    company = company_of(words, session=session)
+def claim(
+    session: Session,
+    *,
+    actor: str,
+    words: list[str],
+    now: datetime,
+    company: Company | None = None,
+    before_commit: Callable[[Session, Lead], None] | None = None,
+) -> Claimed:
+    """Claim the customer named by ``words`` for the caller and the caller's department.
+
+    ``company``: the customer already read from ``words``. ``before_commit``: called with a
+    lead this claim creates, just before its transaction commits, to write more in that
+    transaction (the Add button of ``/log`` writes its activity); it is not called when the
+    customer existed, which is claimed as a lead of the pool is."""
+    company = company or company_of(words, session=session)
     department = _locked_claimant(session, actor)
     lead = by_keys(session, company)
     if lead is None:
@@ -781,6 +794,8 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
                 reason=_territory_reason(outside),
             )
         )
+        if before_commit is not None:
+            before_commit(session, lead)
         session.commit()
         near = [
             info(session, other)
