@@ -34,10 +34,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services import leads, territories
+from bot.services import leads
 from bot.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from bot.services.names import Company, looks_like_domain, split_company
 from bot.services.text import free_text
@@ -239,66 +238,61 @@ def claim_and_log(
     now: datetime,
 ) -> Logged:
     """The Add button (and the modal's "New: …"): claim the new customer for the caller and
-    log the activity, in one transaction inside a lock of the caller's member row (the rep's
-    cap is counted there). If the customer appeared meanwhile (someone claimed it, or it is
-    in the pool), nothing is created: the activity is logged on that lead as ``/log`` would,
-    with its refusal when it belongs to another department."""
+    log the activity, in one transaction: :func:`leads.claim` (the one claim path: the
+    caller's member lock, the cap, the territory) writes the activity before it commits. If
+    the customer appeared meanwhile (someone claimed it, or it is in the pool), nothing is
+    created: the activity is logged on that lead as ``/log`` would, with its refusal when it
+    belongs to another department. (When it appeared between this look-up and the claim,
+    the claim sees it first: a lead of the pool is claimed, then logged on; an owned one is
+    counted as a refused claim, as the caller did try to claim it, then logged on.)"""
     kind = kind_of(kind)
     note = checked_note(note)
-    department = leads.locked_claimant(session, actor)
+    _member, department = leads.require_department(session, actor)
     occurred = _occurred_at(on, department, now)
     if leads.by_keys(session, company) is None:
-        # A named account of another department's territory (DESIGN §7): refused under
-        # strict; under warn claimed, and the claim counted as out of territory.
-        outside = leads._check_territory(
-            session,
-            actor,
-            department,
-            territories.Attributes(name_key=company.key, domain=company.domain),
-            company.name,
-        )
-        leads.check_limit(session, actor, department)
-        lead = Lead(
-            name=company.name,
-            name_key=company.key,
-            domain=company.domain,
-            owner_id=actor,
-            department_id=department.id,
-            stage="new",
-            claimed_at=now,
-            stage_changed_at=now,
-            last_activity_at=occurred,
-            expires_at=leads.expiry(department.claim_days, max(now, occurred)),
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(lead)
-        try:
-            session.flush()
-        except IntegrityError:  # claimed meanwhile: log on that one instead
-            session.rollback()
-        else:
-            session.add(
-                OwnershipEvent(
-                    lead_id=lead.id,
-                    action="claim",
-                    actor_id=actor,
-                    at=now,
-                    to_owner=actor,
-                    to_department_id=department.id,
-                    reason=leads._territory_reason(outside),
+        written: list[NewActivity] = []
+
+        def write_activity(session: Session, lead: Lead) -> None:
+            claimant = session.get(Department, lead.department_id)
+            assert claimant is not None  # the claim's department, read in its lock
+            lead.last_activity_at = occurred
+            lead.expires_at = leads.expiry(claimant.claim_days, max(now, occurred))
+            session.add(lead)
+            written.append(
+                _insert_activity(
+                    session,
+                    actor,
+                    claimant.id,
+                    lead.id,
+                    kind,
+                    note,
+                    occurred,
+                    now,
+                    created_lead=True,
                 )
             )
-            activity = _insert_activity(
-                session, actor, department.id, lead.id, kind, note, occurred, now, created_lead=True
+
+        words = [company.name, *([company.domain] if company.domain else [])]
+        try:
+            claimed = leads.claim(
+                session,
+                actor=actor,
+                words=words,
+                now=now,
+                company=company,
+                before_commit=write_activity,
             )
-            session.commit()
-            session.refresh(lead)
-            return Logged(
-                activity=activity,
-                lead=leads.LeadView(lead=lead, department_name=department.name),
-                renewed=True,
-            )
+        except Conflict as refused:  # it appeared meanwhile, owned: log on it instead
+            if refused.template not in ("lead.owned", "lead.already_yours"):
+                raise
+        else:
+            if written:
+                session.refresh(claimed.lead)
+                return Logged(
+                    activity=written[0],
+                    lead=leads.LeadView(lead=claimed.lead, department_name=claimed.department.name),
+                    renewed=True,
+                )
     session.commit()
     logged = log(
         session,

@@ -4,7 +4,8 @@ admin who wants to know that the database holds what salesbot promises.
 Each violation is one line naming the lead: a lead with an owner but no department or the other
 way round; an owner who is not a member of the lead's department; an audit trail that, read in
 its order, does not replay to the lead's owner (a change that started from an owner the one
-before it did not leave, or a claim of a lead that was owned).
+before it did not leave, or a claim of a lead that was owned). :func:`absence_overlaps` checks
+that nobody has two active absences on the same day.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import defaultdict
 
 from sqlmodel import Session, col, select
 
-from bot.store.models import Lead, Member, OwnershipEvent
+from bot.store.models import Absence, Lead, Member, OwnershipEvent
 
 #: Actions that end an ownership, and those that leave it as it is.
 _ENDS = ("release", "expire", "lost")
@@ -54,4 +55,27 @@ def ownership_violations(session: Session) -> list[str]:
                 owner = department = None
         if (owner, department) != (lead.owner_id, lead.department_id):
             found.append(f"{where}: the audit trail ends at {owner}, the lead has {lead.owner_id}")
+    return found
+
+
+def absence_overlaps(session: Session) -> list[str]:
+    """Each pair of active (not cancelled) absences of one person sharing a day, one line
+    naming the person and both spans: ``/away`` keeps one absence at a time (a new one
+    replaces every one it overlaps), so there should be none."""
+    found: list[str] = []
+    last: dict[str, Absence] = {}
+    for absence in session.exec(
+        select(Absence)
+        .where(col(Absence.cancelled_at).is_(None))
+        .order_by(col(Absence.user_id), col(Absence.first_day), col(Absence.id))
+    ):
+        before = last.get(absence.user_id)
+        if before is not None and absence.first_day <= before.last_day:
+            found.append(
+                f"{absence.user_id}: absence {before.id} ({before.first_day} to "
+                f"{before.last_day}) overlaps absence {absence.id} ({absence.first_day} to "
+                f"{absence.last_day})"
+            )
+        if before is None or absence.last_day > before.last_day:
+            last[absence.user_id] = absence
     return found

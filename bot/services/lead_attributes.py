@@ -76,7 +76,7 @@ def set_attribute(session: Session, *, actor: str, words: list[str], now: dateti
         session.add(lead)
         shown = ("—" if previous is None else previous, "—" if value is None else value)
         session.add(
-            leads._event(
+            leads.event(
                 lead,
                 "attribute",
                 actor,

@@ -631,8 +631,14 @@ def expiry(claim_days: int, since: datetime) -> datetime:
     return since + timedelta(days=claim_days)
 
 
-def _event(lead: Lead, action: str, actor: str | None, now: datetime, **fields) -> OwnershipEvent:
+def event(lead: Lead, action: str, actor: str | None, now: datetime, **fields) -> OwnershipEvent:
+    """The audit line of one change of ``lead`` (``/lead history``), for the caller to add in
+    the transaction that makes the change; other services (merging, attributes) use it too."""
     return OwnershipEvent(lead_id=lead.id, action=action, actor_id=actor, at=now, **fields)
+
+
+#: The name this module uses (a function here has a local ``event``).
+_event = event
 
 
 def check_limit(session: Session, user: str, department: Department) -> None:
@@ -725,9 +731,22 @@ def _territory_reason(territory: Department | None) -> str | None:
     return None if territory is None else (OUT_OF_TERRITORY + territory.name)[:MAX_REASON]
 
 
-def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> Claimed:
-    """Claim the customer named by ``words`` for the caller and the caller's department."""
-    company = company_of(words, session=session)
+def claim(
+    session: Session,
+    *,
+    actor: str,
+    words: list[str],
+    now: datetime,
+    company: Company | None = None,
+    before_commit: Callable[[Session, Lead], None] | None = None,
+) -> Claimed:
+    """Claim the customer named by ``words`` for the caller and the caller's department.
+
+    ``company``: the customer already read from ``words``. ``before_commit``: called with a
+    lead this claim creates, just before its transaction commits, to write more in that
+    transaction (the Add button of ``/log`` writes its activity); it is not called when the
+    customer existed, which is claimed as a lead of the pool is."""
+    company = company or company_of(words, session=session)
     department = locked_claimant(session, actor)
     lead = by_keys(session, company)
     if lead is None:
@@ -775,6 +794,8 @@ def claim(session: Session, *, actor: str, words: list[str], now: datetime) -> C
                 reason=_territory_reason(outside),
             )
         )
+        if before_commit is not None:
+            before_commit(session, lead)
         session.commit()
         near = [
             info(session, other)
@@ -1033,6 +1054,7 @@ def transfer(
     target's manager approves; when the lead would leave its department, the losing
     department's manager must agree too (see :func:`decide`)."""
     lead, _rest = find(session, words)
+    lock_member(session, to_user)  # member first: not moved out of their department meanwhile
     lead = _locked(session, lead)
     if lead.owner_id is None:
         raise Conflict("lead.in_pool", lead=lead.name)
@@ -1157,6 +1179,7 @@ def decide(
     request = session.get(TransferRequest, request_id)
     if request is None:
         raise NotFound("lead.request_not_found")
+    lock_member(session, request.to_user)  # member first, as in transfer()
     lead = lock_lead(session, request.lead_id)
     if lead is None:
         raise NotFound("lead.request_not_found")

@@ -89,7 +89,7 @@ def _locked_in_order(session: Session, *found: Lead) -> list[Lead]:
 def _retire(session: Session, lead: Lead, action: str, actor: str, now: datetime, **kw) -> None:
     """The lead leaves its owner, frees its keys and is hidden; its audit trail says why."""
     session.add(
-        leads._event(
+        leads.event(
             lead,
             action,
             actor,
@@ -150,7 +150,7 @@ def merge(session: Session, *, actor: str, words: list[str], now: datetime) -> M
         kept.last_activity_at = last
     kept.updated_at = now
     session.add(kept)
-    session.add(leads._event(kept, "merge", actor, now, reason=retired.lead.name[:400]))
+    session.add(leads.event(kept, "merge", actor, now, reason=retired.lead.name[:400]))
     session.commit()
     session.refresh(kept)
     return Merged(retired=retired, kept=leads.info(session, kept), activities=moved)

@@ -192,6 +192,11 @@ def offer_next(session: Session, routing: Routing, now: datetime) -> Offer | Non
     """Offer the routed lead to the next available rep of its department, under the
     department's lock; None when nobody is left (the routing then waits for a manager, who is
     asked). The caller commits."""
+    lead = session.get(Lead, routing.lead_id)
+    if lead is None or lead.deleted_at is not None:  # merged or deleted meanwhile
+        routing.status, routing.settled_at = "cancelled", now
+        session.add(routing)
+        return None
     department = session.get(Department, routing.department_id) if routing.department_id else None
     if department is None:
         routing.status = "waiting"
