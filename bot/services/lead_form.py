@@ -42,8 +42,11 @@ MAX_EMAIL = 254
 #: what the form's fields are called (the modal's block ids), in the order they are shown
 FIELDS = ("company", "domain", "employees", "country", "industry", "email", "note")
 
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
-_TRIM = "\"'“”‘’()[]{}<>,;:!?。，；：！？（）【】《》"
+#: an address inside a word ("邮箱：wang@huawei.com"); its local part in ASCII, so the Chinese
+#: words written right before it are not taken for part of it
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[\w-]+(?:\.[\w-]+)+")
+#: what separates the words of a message, in English and Chinese writing
+_SEPARATORS = re.compile(r"[\s\"'“”‘’()\[\]{}<>,;:!?|。，、；：！？（）【】《》「」]+")
 
 
 @dataclass(frozen=True)
@@ -59,15 +62,14 @@ def guess(message_text: str, mail_providers: Collection[str] = ()) -> Guess:
     text = free_text(message_text or "").strip()
     email = ""
     domains: list[str] = []
-    for raw in text.split():
-        token = raw.strip(_TRIM).rstrip(".")
-        if not token:
-            continue
-        found = _EMAIL.fullmatch(token)
+    for raw in _SEPARATORS.split(text):
+        token = raw.strip(".")
+        found = _EMAIL.search(token) if "@" in token else None
         if found:
-            email = email or token
-            domain = domain_key(token)
-        elif "@" not in token and looks_like_domain(token):
+            address = found.group(0).strip(".")
+            email = email or address
+            domain = domain_key(address)
+        elif token and "@" not in token and looks_like_domain(token):
             domain = domain_key(token)
         else:
             continue
