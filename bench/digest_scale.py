@@ -8,8 +8,9 @@ A SQLite file in a temporary directory (or, with ``--postgres``, a database) is 
 and seeded (Core ``executemany``) with 50 departments of 10 reps, 100,000 leads (four in five
 owned) with their claim events, and a fixed recent week for the measured department (300
 activities yesterday, about 1,500 this week, claims, stage moves, wins, leads about to expire,
-kudos). History then grows to each size with older activities spread over three years
-and all departments. At each size the benchmark times, in the same run and alternating:
+kudos, 40 routed leads taken yesterday). History then grows to each size with older activities
+spread over three years and all departments, and one routed lead per ten of them. At each
+size the benchmark times, in the same run and alternating:
 
 * ``digest``: ``jobs.posts.daily_digest`` / ``weekly_digest`` for one department — every
   query, the Jinja2 templates and the Block Kit limits, exactly what the worker enqueues
@@ -18,9 +19,10 @@ and all departments. At each size the benchmark times, in the same run and alter
   all departments, so it is not timed on either side;
 * ``raw``: the rows the digest shows, as hand-written SQL on the bare driver connection
   (activities per rep and kind; wins per owner; the first ten claims, stage moves, wins,
-  expiring leads and kudos with their totals; for the week also the ten stalest leads with
-  their total, the claim count, the pool size and the conflicts), plus the department's
-  targets, rows fetched, nothing rendered.
+  expiring leads and kudos with their totals; speed to lead per rep and minutes, and the
+  slowest lead of the day; for the week also the ten stalest leads with their total, the claim
+  count, the pool size, the conflicts and speed to lead), plus the department's targets, rows
+  fetched, nothing rendered.
 
 With ``--postgres`` the same runs on a throwaway PostgreSQL server started as the tests start
 one (``tests/pgcluster.py``); seeding a million activities there takes about a minute.
@@ -63,6 +65,7 @@ from bot.store.models import (
     Lead,
     Member,
     OwnershipEvent,
+    Routing,
 )
 from jobs import charts, digests, posts
 
@@ -205,6 +208,14 @@ def seed_base(engine) -> None:  # type: ignore[no-untyped-def]
                 for n in range(1, 6)
             ],
         )
+        # 40 routed leads the measured department's reps took yesterday (speed to lead)
+        c.execute(
+            insert(Routing),
+            [
+                _routing(TARGET, n * DEPARTMENTS, YESTERDAY + timedelta(minutes=11 * n), n)
+                for n in range(1, 41)
+            ],
+        )
         # 300 activities yesterday and ~1,500 more this week in the measured department
         week = [_activity(TARGET, n, YESTERDAY + timedelta(seconds=250 * n)) for n in range(300)]
         week += [
@@ -230,17 +241,39 @@ def _activity(department: int, n: int, at: datetime) -> dict:
     }
 
 
+def _routing(department: int, lead: int, started: datetime, minutes: int) -> dict:
+    """A routed lead taken after ``minutes`` working minutes (the wall clock is the same here)."""
+    return {
+        "lead_id": lead,
+        "department_id": department,
+        "kind": "new",
+        "source": "web-form",
+        "status": "accepted",
+        "started_at": started,
+        "settled_at": started + timedelta(minutes=minutes),
+        "settled_by": _rep(department, lead % REPS),
+        "owner_id": _rep(department, lead % REPS),
+        "working_minutes": minutes,
+    }
+
+
 def grow_history(engine, start: int, stop: int) -> None:  # type: ignore[no-untyped-def]
-    """Older activities (before last week) over all departments, in batches."""
+    """Older activities (before last week) over all departments, in batches, and one older
+    routed lead per ten activities."""
     rng = random.Random(start)
     oldest = 3 * 365 * 24 * 3600
     for first in range(start, stop, BATCH):
-        rows = []
+        rows, routings = [], []
         for n in range(first, min(stop, first + BATCH)):
             at = WEEK_START - timedelta(days=8, seconds=rng.randrange(oldest))
             rows.append(_activity(n % DEPARTMENTS + 1, n, at))
+            if n % 10 == 0:
+                lead = n // 10 % LEADS + 1
+                routings.append(_routing(lead % DEPARTMENTS + 1, lead, at, n % 600))
         with engine.begin() as c:
             c.execute(insert(Activity), rows)
+            if routings:
+                c.execute(insert(Routing), routings)
 
 
 #: What every digest reads besides its figures: the department's targets (none are set here,
@@ -259,6 +292,12 @@ RAW_WINS = """SELECT l.name, l.owner_id, l.amount_cents, e.at FROM lead l
        JOIN ownership_event e ON e.lead_id = l.id WHERE e.action = 'won' AND e.at >= :s
        AND e.at < :e AND l.department_id = :d
        ORDER BY l.amount_cents DESC NULLS LAST, e.at LIMIT 10"""
+#: Speed to lead: the department's routed leads taken in the window, per rep and minutes.
+_SPEED_WHERE = """r.department_id = :d AND r.kind = 'new' AND r.started_at >= :speed_from
+       AND r.owner_id IS NOT NULL AND r.working_minutes IS NOT NULL AND r.settled_at >= :s
+       AND r.settled_at < :e"""
+RAW_SPEED = f"""SELECT r.owner_id, r.working_minutes, count(*) FROM routing r
+       WHERE {_SPEED_WHERE} GROUP BY r.owner_id, r.working_minutes"""
 RAW_DAILY = [
     *RAW_CONTEXT,
     *RAW_FIGURES,
@@ -275,6 +314,11 @@ RAW_DAILY = [
     """SELECT giver_id, recipient_id, message, value, count(*) OVER () FROM kudos
        WHERE department_id = :d AND created_at >= :s AND created_at < :e
        ORDER BY created_at LIMIT 10""",
+    RAW_SPEED,
+    # the digest shows the slowest lead only
+    f"""SELECT l.name, r.owner_id, r.working_minutes, r.settled_at FROM routing r
+       JOIN lead l ON l.id = r.lead_id WHERE {_SPEED_WHERE}
+       ORDER BY r.working_minutes DESC, r.settled_at LIMIT 1""",
 ]
 RAW_WEEKLY = [
     *RAW_CONTEXT,
@@ -289,6 +333,7 @@ RAW_WEEKLY = [
     "SELECT count(*) FROM lead WHERE owner_id IS NULL",
     """SELECT count(*) FROM claim_conflict WHERE (department_id = :d OR owner_department_id = :d)
        AND at >= :s AND at < :e""",
+    RAW_SPEED,
 ]
 
 
@@ -301,6 +346,7 @@ def _params(start: datetime, end: datetime, now: datetime, *, as_text: bool) -> 
         "now": now,
         "horizon": now + timedelta(days=3),
         "stale": now - timedelta(days=7),
+        "speed_from": start - timedelta(days=60),
     }
     if as_text:
         values = {k: v.strftime("%Y-%m-%d %H:%M:%S.%f") for k, v in values.items()}

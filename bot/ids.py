@@ -25,8 +25,12 @@ class Action(StrEnum):
 
 class View(StrEnum):
     LOG_ACTIVITY = "log_activity"
+    #: the "New lead" form opened by the message shortcut (DESIGN §8)
+    NEW_LEAD = "new_lead"
 
 
 class Shortcut(StrEnum):
     #: must match ``callback_id`` of the message shortcut in manifest.yml
     LOG_ACTIVITY = "log_activity_shortcut"
+    #: "New lead": route the message's company through the rotation (DESIGN §8)
+    NEW_LEAD = "new_lead_shortcut"

@@ -32,3 +32,10 @@ def test_the_message_shortcut_is_the_one_the_app_listens_to() -> None:
         rf"type: message\n\s+callback_id: {Shortcut.LOG_ACTIVITY.value}\n", MANIFEST
     ), "manifest.yml and bot/ids.py disagree on the shortcut's callback_id"
     assert "message_menu_options_url: https://YOUR-HOST/slack/events" in MANIFEST
+
+
+def test_the_new_lead_shortcut_is_declared() -> None:
+    assert re.search(
+        rf"name: New lead\n\s+type: message\n\s+callback_id: {Shortcut.NEW_LEAD.value}\n",
+        MANIFEST,
+    ), "manifest.yml and bot/ids.py disagree on the New lead shortcut's callback_id"

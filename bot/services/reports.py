@@ -59,7 +59,9 @@ from bot.store.models import (
     Kudos,
     Lead,
     Member,
+    Offer,
     OwnershipEvent,
+    Routing,
     Target,
     TransferRequest,
 )
@@ -228,6 +230,48 @@ _NO_LOST = Listing([], 0)
 
 
 @dataclass(frozen=True)
+class RepSpeed:
+    """One rep's speed to lead in a period: how many routed leads they took, and the median
+    of the working minutes each waited from intake until they took it."""
+
+    user_id: str
+    count: int
+    median: int
+
+
+@dataclass(frozen=True)
+class SlowLead:
+    name: str
+    owner_id: str
+    minutes: int
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Speed to lead (DESIGN §8) of the routed leads that got an owner in a period: working
+    minutes from intake to acceptance (``Routing.working_minutes``). The median is rounded to
+    a whole minute (halves up); ``slowest`` is the lead that waited longest (the first settled
+    of equals), when the post lists it."""
+
+    count: int
+    median: int
+    reps: list[RepSpeed]
+    slowest: SlowLead | None = None
+
+
+@dataclass(frozen=True)
+class WaitingLead:
+    """A routed lead nobody took yet, waiting longer than the department's ``accept_minutes``
+    of working time: offered to a rep now, or (``offered_to`` None) waiting for a manager."""
+
+    name: str
+    source: str
+    offered_to: str | None
+    started_at: datetime
+    minutes: int
+
+
+@dataclass(frozen=True)
 class DailyDigest:
     department: Department
     covered: Period
@@ -238,6 +282,8 @@ class DailyDigest:
     expiring: Listing
     kudos: Listing
     targets: list[Any] = field(default_factory=list)
+    #: speed to lead of the leads settled in the window; None when there were none
+    speed: Speed | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +299,8 @@ class WeeklyDigest:
     targets: list[Any] = field(default_factory=list)
     pipeline: Pipeline = _NO_PIPELINE
     lost: Listing = _NO_LOST
+    #: speed to lead of the week's leads, per rep; None when there were none
+    speed: Speed | None = None
 
 
 @dataclass(frozen=True)
@@ -272,6 +320,8 @@ class Agenda:
     lost: Listing = _NO_LOST
     #: claims made outside their territory under ``territory_policy = "warn"`` (DESIGN §7)
     out_of_territory: Listing = _NO_LOST
+    #: routed leads still waiting for an owner beyond the department's ``accept_minutes``
+    waiting: Listing = _NO_LOST
 
 
 @dataclass(frozen=True)
@@ -637,9 +687,55 @@ _LOST = _Section(
     (OwnershipEvent.at, OwnershipEvent.id),
 )
 
+#: Speed to lead (DESIGN §8): new leads routed through the department's rotation that got an
+#: owner (accepted, assigned by a manager, or claimed) in the window. Handoffs (§10) are not
+#: intake, so they are left out. ``speed_from`` bounds the intake time so the statement reads
+#: a bounded range of ``ix_routing_department_started`` whatever the history: a lead that
+#: came in more than :data:`SPEED_LOOKBACK` before the window is no longer counted.
+_SPEED_IN_WINDOW = and_(
+    Routing.department_id == _D,
+    Routing.kind == "new",
+    Routing.started_at >= bindparam("speed_from"),
+    Routing.owner_id.is_not(None),
+    Routing.working_minutes.is_not(None),
+    Routing.settled_at >= _S,
+    Routing.settled_at < _E,
+)
+
+#: one row per rep and number of working minutes, with how many leads took exactly that long
+_SPEED = _Section(
+    "speed",
+    select(
+        *_columns(user_id=Routing.owner_id, amount=cast(Routing.working_minutes, BigInteger)),
+        func.count().label("total"),
+    )
+    .where(_SPEED_IN_WINDOW)
+    .group_by(Routing.owner_id, Routing.working_minutes),
+    grouped=True,
+)
+
+_SLOWEST = _Section(
+    "slowest",
+    select(
+        *_columns(
+            text=Lead.name,
+            user_id=Routing.owner_id,
+            amount=cast(Routing.working_minutes, BigInteger),
+            at=Routing.settled_at,
+        )
+    )
+    .join(Lead, Lead.id == Routing.lead_id)
+    .where(_SPEED_IN_WINDOW),
+    (Routing.working_minutes.desc(), Routing.settled_at, Routing.id),
+    key=_biggest_first,
+)
+
+#: How long before a post's window a lead may have come in and still count in its speed to lead
+SPEED_LOOKBACK = timedelta(days=60)
+
 #: The sections of each post: one statement each. ``/sales report`` shows no targets.
 _FIGURES = (_BY_REP_KIND, _WON_BY_OWNER)
-DAILY = (*_FIGURES, _TARGETS, _CLAIMS, _STAGE_MOVES, _WINS, _EXPIRING, _KUDOS)
+DAILY = (*_FIGURES, _TARGETS, _CLAIMS, _STAGE_MOVES, _WINS, _EXPIRING, _KUDOS, _SPEED, _SLOWEST)
 WEEKLY = (
     *_FIGURES,
     _TARGETS,
@@ -650,6 +746,7 @@ WEEKLY = (
     _CONFLICT_COUNT,
     _PIPELINE,
     _LOST,
+    _SPEED,
 )
 AGENDA = (
     _WON_BY_OWNER,
@@ -903,7 +1000,14 @@ def daily_digest(session: Session, department: Department, now: datetime) -> Dai
     assert department.id is not None
     covered = daily_window(now, department.timezone, department)
     window = {"d": department.id, "s": covered.start, "e": covered.end}
-    found = _sections(session, DAILY, **window, now=now, horizon=_horizon(department, now))
+    found = _sections(
+        session,
+        DAILY,
+        **window,
+        now=now,
+        horizon=_horizon(department, now),
+        speed_from=covered.start - SPEED_LOOKBACK,
+    )
     figures = rep_figures(found)
     return DailyDigest(
         department=department,
@@ -915,6 +1019,7 @@ def daily_digest(session: Session, department: Department, now: datetime) -> Dai
         expiring=_leads(found["expiring"]),
         kudos=_kudos(found["kudos"]),
         targets=target_progress(session, department, now, found),
+        speed=speed_to_lead(found["speed"], found["slowest"]),
     )
 
 
@@ -922,7 +1027,13 @@ def weekly_digest(session: Session, department: Department, now: datetime) -> We
     assert department.id is not None
     covered = weekly_window(now, department.timezone)
     window = {"d": department.id, "s": covered.start, "e": covered.end}
-    found = _sections(session, WEEKLY, **window, cutoff=now - STALE_AFTER)
+    found = _sections(
+        session,
+        WEEKLY,
+        **window,
+        cutoff=now - STALE_AFTER,
+        speed_from=covered.start - SPEED_LOOKBACK,
+    )
     figures = rep_figures(found)
     return WeeklyDigest(
         department=department,
@@ -936,6 +1047,7 @@ def weekly_digest(session: Session, department: Department, now: datetime) -> We
         targets=target_progress(session, department, now, found),
         pipeline=pipeline(session, department.id, found),
         lost=_lost(found["lost"]),
+        speed=speed_to_lead(found["speed"]),
     )
 
 
@@ -982,6 +1094,7 @@ def agenda(session: Session, department: Department, now: datetime, meeting_at: 
         pipeline=pipeline(session, department.id, found),
         lost=_lost(found["lost"]),
         out_of_territory=out_of_territory_claims(session, department, since, now),
+        waiting=waiting_leads(session, department, now),
     )
 
 
@@ -1030,6 +1143,79 @@ def out_of_territory_claims(
                 at=event.at,
             )
         )
+    return Listing(lines[:LIST_LIMIT], len(lines))
+
+
+def _median(counts: dict[int, int]) -> int:
+    """The median of values given as value → how many, rounded to a whole number (halves up)."""
+    size = sum(counts.values())
+    ordered = sorted(counts.items())
+
+    def nth(index: int) -> int:
+        seen = 0
+        for value, count in ordered:
+            seen += count
+            if index < seen:
+                return value
+        raise IndexError(index)
+
+    low, high = nth((size - 1) // 2), nth(size // 2)
+    return (low + high + 1) // 2
+
+
+def speed_to_lead(grouped: list[Any], slowest: tuple[list[Any], int] | None = None) -> Speed | None:
+    """Speed to lead from the ``_SPEED`` rows (rep, minutes, how many) and, for the daily
+    digest, the ``_SLOWEST`` list; None when no routed lead got an owner in the window. Reps
+    are listed most leads first (then fastest), at most ``REP_LIMIT``."""
+    overall: dict[int, int] = {}
+    by_rep: dict[str, dict[int, int]] = {}
+    for _t, user_id, _o, _l, _f, minutes, _at, count in grouped:
+        overall[int(minutes)] = overall.get(int(minutes), 0) + count
+        rep = by_rep.setdefault(user_id, {})
+        rep[int(minutes)] = rep.get(int(minutes), 0) + count
+    if not overall:
+        return None
+    reps = sorted(
+        (RepSpeed(user, sum(counts.values()), _median(counts)) for user, counts in by_rep.items()),
+        key=lambda r: (-r.count, r.median, r.user_id),
+    )
+    slow = None
+    if slowest is not None and slowest[0]:
+        name, owner, _o, _l, _f, minutes, _at = slowest[0][0]
+        slow = SlowLead(name=name, owner_id=owner, minutes=int(minutes))
+    return Speed(
+        count=sum(overall.values()),
+        median=_median(overall),
+        reps=reps[:REP_LIMIT],
+        slowest=slow,
+    )
+
+
+def waiting_leads(session: Session, department: Department, now: datetime) -> Listing:
+    """Routed leads of the department still without an owner more than ``accept_minutes`` of
+    working time after they came in (DESIGN §8), longest waiting first. One statement over
+    the department's unsettled routings (a handful, whatever the history); the working time
+    of each is counted in Python (``bot.workdays``), as it depends on the department's hours
+    and holidays. Wall-clock time is never shorter than working time, so routings younger
+    than ``accept_minutes`` are not read at all."""
+    rows = session.exec(
+        select(Routing, Lead.name, Offer.user_id)
+        .join(Lead, col(Lead.id) == col(Routing.lead_id))
+        .outerjoin(
+            Offer, and_(col(Offer.routing_id) == col(Routing.id), col(Offer.status) == "open")
+        )
+        .where(
+            Routing.department_id == department.id,
+            col(Routing.status).in_(("offering", "waiting")),
+            col(Routing.started_at) <= now - timedelta(minutes=department.accept_minutes),
+        )
+        .order_by(col(Routing.started_at), col(Routing.id))
+    ).all()
+    lines = []
+    for routing, name, offered_to in rows:
+        minutes = workdays.working_minutes(department, routing.started_at, now)
+        if minutes > department.accept_minutes:
+            lines.append(WaitingLead(name, routing.source, offered_to, routing.started_at, minutes))
     return Listing(lines[:LIST_LIMIT], len(lines))
 
 
