@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import render
 from bot.services.departments import reader_for
@@ -31,15 +31,24 @@ def _reader(session: Session, channel: str) -> tuple[str, str]:
     return reader_for(session, None)
 
 
-def _routed(session: Session, routing_id: int) -> dict[str, Any]:
-    routing = session.get(Routing, routing_id)
-    if routing is None:
-        raise LookupError(f"routing {routing_id} is gone")
-    lead = session.get(Lead, routing.lead_id)
-    department = session.get(Department, routing.department_id) if routing.department_id else None
-    current = session.exec(
-        select(Offer).where(Offer.routing_id == routing.id).order_by(Offer.id.desc())  # type: ignore[union-attr]
+def _routed(session: Session, routing_id: int, offer: Offer | None = None) -> dict[str, Any]:
+    """What a routing's messages show: the routing, its lead and department in one read, and
+    ``offer`` (else the routing's latest offer)."""
+    found = session.exec(
+        select(Routing, Lead, Department)
+        .join(Lead, col(Lead.id) == col(Routing.lead_id))
+        .join(Department, col(Department.id) == col(Routing.department_id), isouter=True)
+        .where(Routing.id == routing_id)
     ).first()
+    if found is None:
+        raise LookupError(f"routing {routing_id} is gone")
+    routing, lead, department = found
+    current = (
+        offer
+        or session.exec(
+            select(Offer).where(Offer.routing_id == routing.id).order_by(col(Offer.id).desc())
+        ).first()
+    )
     return {
         "routing": routing,
         "lead": lead,
@@ -53,9 +62,7 @@ def _offer(session: Session, ids: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     offer = session.get(Offer, ids["offer_id"])
     if offer is None:
         raise LookupError(f"offer {ids['offer_id']} is gone")
-    data = _routed(session, offer.routing_id)
-    data["offer"] = offer
-    return "routing.offer", data
+    return "routing.offer", _routed(session, offer.routing_id, offer)
 
 
 def _line(session: Session, ids: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -172,7 +172,7 @@ def deliver_row(engine: Engine, client: WebClient, row_id: int, *, now: datetime
             if row.attempts > 1 and _already_posted(client, row.channel, row.key):
                 log.info("outbox %s: found in the channel from an earlier attempt", row.key)
             else:
-                posted = _send(engine, client, row.channel, row.payload, row.key)
+                posted = _send(engine, client, row.channel, row.payload, row.key, session)
                 if posted is not None:
                     row.posted_channel, row.posted_ts = posted
         except Exception as error:  # Slack or the network failed: keep it and retry later
@@ -218,21 +218,24 @@ def _already_posted(client: WebClient, channel: str, key: str) -> bool:
 
 
 def _send(
-    engine: Engine, client: WebClient, channel: str, payload: dict[str, Any], key: str
+    engine: Engine,
+    client: WebClient,
+    channel: str,
+    payload: dict[str, Any],
+    key: str,
+    session: Session,
 ) -> tuple[str, str] | None:
-    """Send one row; where a message landed (conversation, ts), for a later edit of it."""
+    """Send one row (``session`` reads what a notice needs); where a message landed
+    (conversation, ts), for a later edit of it."""
     if "notice" in payload:
-        with Session(engine, expire_on_commit=False) as session:
-            message = notices.message(session, channel, payload["notice"])
-            edited = payload.get("update")
-            if edited is not None:
-                original = session.exec(select(Outbox).where(Outbox.key == edited)).first()
-                if original is None or original.posted_ts is None:
-                    raise NotYetPosted(edited)  # retried once the original is out
-                client.chat_update(
-                    channel=original.posted_channel, ts=original.posted_ts, **message
-                )
-                return None
+        message = notices.message(session, channel, payload["notice"])
+        edited = payload.get("update")
+        if edited is not None:
+            original = session.exec(select(Outbox).where(Outbox.key == edited)).first()
+            if original is None or original.posted_ts is None:
+                raise NotYetPosted(edited)  # retried once the original is out
+            client.chat_update(channel=original.posted_channel, ts=original.posted_ts, **message)
+            return None
         metadata = {"event_type": METADATA_TYPE, "event_payload": {"key": key}}
         answer = client.chat_postMessage(channel=channel, **message, metadata=metadata)
         return answer["channel"], answer["ts"]

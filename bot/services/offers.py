@@ -26,20 +26,28 @@ routing never ends settled with an offer still open.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, exists, func, insert, literal_column, update
 from sqlmodel import Session, col, select
 
 from bot import workdays
 from bot.services import departments as depts
-from bot.services.absence import away_between
 from bot.services.errors import Conflict
-from bot.store.models import Department, Lead, Member, Offer, Outbox, RotationTurn, Routing
+from bot.store.models import (
+    Absence,
+    Department,
+    Lead,
+    Member,
+    Offer,
+    Outbox,
+    RotationTurn,
+    Routing,
+)
+from bot.store.prepared import Prepared
 
 CLOSED_STAGES = ("won", "lost")
 #: a routing that is not settled yet: an offer is open, or the lead waits for a manager
@@ -54,14 +62,17 @@ def notice(
     kind: str,
     now: datetime,
     update_of: str | None = None,
+    fresh: bool = False,
     **ids: Any,
 ) -> Outbox:
     """Queue a message in the caller's transaction: ``kind`` names how jobs/notices.py renders
     it from the rows ``ids`` name; ``update_of`` is the key of an earlier row whose message this
-    one replaces. A key that exists already is not queued twice."""
-    existing = session.exec(select(Outbox).where(Outbox.key == key)).first()
-    if existing is not None:
-        return existing
+    one replaces. A key that exists already is not queued twice (``fresh``: the key names a
+    row just created, so it cannot exist yet and is not looked up)."""
+    if not fresh:
+        existing = session.exec(select(Outbox).where(Outbox.key == key)).first()
+        if existing is not None:
+            return existing
     payload: dict[str, Any] = {"notice": {"kind": kind, **ids}}
     if update_of is not None:
         payload["update"] = update_of
@@ -125,61 +136,78 @@ class Candidate:
     tried: bool
 
 
+_MEMBER, _TURN, _LEAD, _OFFER, _ABSENCE = (
+    Member.__table__,
+    RotationTurn.__table__,
+    Lead.__table__,
+    Offer.__table__,
+    Absence.__table__,
+)
+#: The rotation of one department in one read: each rep with their turn, the open leads and
+#: open offers they hold, whether they are away on ``today`` and whether ``routing_id`` was
+#: offered to them already. Each part is an indexed lookup per rep.
+_ROTATION = Prepared(
+    select(
+        _MEMBER.c.user_id,
+        select(_TURN.c.turn)
+        .where(
+            _TURN.c.department_id == _MEMBER.c.department_id,
+            _TURN.c.user_id == _MEMBER.c.user_id,
+        )
+        .scalar_subquery()
+        .label("turn"),
+        (
+            select(func.count())
+            .select_from(_LEAD)
+            .where(
+                _LEAD.c.owner_id == _MEMBER.c.user_id,
+                *(_LEAD.c.stage != literal_column(f"'{stage}'") for stage in CLOSED_STAGES),
+            )
+            .scalar_subquery()
+            + select(func.count())
+            .select_from(_OFFER)
+            .where(_OFFER.c.user_id == _MEMBER.c.user_id, _OFFER.c.status == "open")
+            .scalar_subquery()
+        ).label("held"),
+        exists()
+        .where(
+            _ABSENCE.c.user_id == _MEMBER.c.user_id,
+            _ABSENCE.c.cancelled_at.is_(None),
+            _ABSENCE.c.first_day <= bindparam("today"),
+            _ABSENCE.c.last_day >= bindparam("today"),
+        )
+        .label("away"),
+        exists()
+        .where(
+            _OFFER.c.routing_id == bindparam("routing_id"),
+            _OFFER.c.user_id == _MEMBER.c.user_id,
+        )
+        .label("tried"),
+    ).where(_MEMBER.c.department_id == bindparam("department_id"), _MEMBER.c.role == "rep")
+)
+
+
 def rotation(
     session: Session, department: Department, now: datetime, routing_id: int | None = None
 ) -> list[Candidate]:
     """The department's reps in rotation order (next first), each with what may keep them out:
     away today, leads and offers held, already offered this lead."""
-    reps = session.exec(
-        select(Member.user_id).where(Member.department_id == department.id, Member.role == "rep")
-    ).all()
-    if not reps:
-        return []
-    turns = dict(
-        session.exec(
-            select(RotationTurn.user_id, RotationTurn.turn).where(
-                RotationTurn.department_id == department.id
-            )
-        ).all()
+    rows = _ROTATION.rows(
+        session.connection(),
+        department_id=department.id,
+        today=_local_today(department, now),
+        routing_id=routing_id or 0,
     )
-    held: Counter[str] = Counter(
-        dict(
-            session.exec(
-                select(Lead.owner_id, func.count())
-                .where(
-                    col(Lead.owner_id).in_(reps),
-                    col(Lead.stage).not_in(CLOSED_STAGES),
-                )
-                .group_by(Lead.owner_id)
-            ).all()
-        )
-    )
-    held.update(
-        dict(
-            session.exec(
-                select(Offer.user_id, func.count())
-                .where(col(Offer.user_id).in_(reps), Offer.status == "open")
-                .group_by(Offer.user_id)
-            ).all()
-        )
-    )
-    today = _local_today(department, now)
-    away = {a.user_id for a in away_between(session, department.id, today, today)}
-    tried = (
-        set(session.exec(select(Offer.user_id).where(Offer.routing_id == routing_id)).all())
-        if routing_id is not None
-        else set()
-    )
-    ordered = sorted(reps, key=lambda user: (turns.get(user, -1), user))
+    ordered = sorted(rows, key=lambda row: (-1 if row.turn is None else row.turn, row.user_id))
     return [
         Candidate(
-            user_id=user,
-            turn=turns.get(user),
-            held=held[user],
-            away=user in away,
-            tried=user in tried,
+            user_id=row.user_id,
+            turn=row.turn,
+            held=row.held,
+            away=bool(row.away),
+            tried=bool(row.tried),
         )
-        for user in ordered
+        for row in ordered
     ]
 
 
@@ -204,6 +232,7 @@ def offer_next(session: Session, routing: Routing, now: datetime) -> Offer | Non
         return None
     department = depts.lock_department(session, department)
     candidates = rotation(session, department, now, routing.id)
+    first = not any(c.tried for c in candidates)  # no line in the channel yet
     pick = next((c for c in candidates if available(department, c)), None)
     if pick is None:
         routing.status = "waiting"
@@ -217,15 +246,19 @@ def offer_next(session: Session, routing: Routing, now: datetime) -> Offer | Non
                 now=now,
                 routing_id=routing.id,
             )
-        _line(session, routing, department, now, state="waiting")
+        _line(session, routing, department, now, state="waiting", first=first)
         return None
     turn = max((c.turn for c in candidates if c.turn is not None), default=0) + 1
-    row = session.get(RotationTurn, (department.id, pick.user_id))
-    if row is None:
-        session.add(RotationTurn(department_id=department.id, user_id=pick.user_id, turn=turn))
+    if pick.turn is None:  # read under the department's lock: nobody else writes it now
+        session.execute(
+            insert(_TURN).values(department_id=department.id, user_id=pick.user_id, turn=turn)
+        )
     else:
-        row.turn = turn
-        session.add(row)
+        session.execute(
+            update(_TURN)
+            .where(_TURN.c.department_id == department.id, _TURN.c.user_id == pick.user_id)
+            .values(turn=turn)
+        )
     offer = Offer(
         routing_id=routing.id,
         user_id=pick.user_id,
@@ -243,38 +276,46 @@ def offer_next(session: Session, routing: Routing, now: datetime) -> Offer | Non
         channel=pick.user_id,
         kind="offer",
         now=now,
+        fresh=True,
         offer_id=offer.id,
     )
-    _line(session, routing, department, now, state=f"offer{offer.id}")
+    _line(session, routing, department, now, state=f"offer{offer.id}", first=first)
     return offer
 
 
 def _line(
-    session: Session, routing: Routing, department: Department | None, now: datetime, *, state: str
+    session: Session,
+    routing: Routing,
+    department: Department | None,
+    now: datetime,
+    *,
+    state: str,
+    first: bool = False,
 ) -> None:
-    """The routing's one line in its department's channel: posted at the first offer, then
-    edited at each change (``state`` makes each edit's outbox key its own)."""
+    """The routing's one line in its department's channel: posted at the first offer (or when
+    nobody could be offered it), then edited at each change (``state`` makes each edit's
+    outbox key its own). ``first``: the routing has no line yet (nobody was offered it)."""
     if department is None or not department.channel:
         return
-    first = f"routing:{routing.id}:line"
-    posted = session.exec(select(Outbox.id).where(Outbox.key == first)).first()
-    if posted is None:
+    line = f"routing:{routing.id}:line"
+    if first or session.exec(select(Outbox.id).where(Outbox.key == line)).first() is None:
         notice(
             session,
-            key=first,
+            key=line,
             channel=department.channel,
             kind="line",
             now=now,
+            fresh=first,
             routing_id=routing.id,
         )
         return
     notice(
         session,
-        key=f"{first}:{state}",
+        key=f"{line}:{state}",
         channel=department.channel,
         kind="line",
         now=now,
-        update_of=first,
+        update_of=line,
         routing_id=routing.id,
     )
 
