@@ -10,7 +10,8 @@
   for ``http``, why the front door refused it.
 * ``salesbot_request_duration_seconds{kind}``: the time salesbot spent on a request.
 * ``salesbot_job_runs_total{job, outcome}``: job runs, ``ok`` or ``error``.
-* ``salesbot_outbox_pending`` and ``salesbot_outbox_oldest_pending_age_seconds``: read from the
+* ``salesbot_outbox_pending`` and ``salesbot_outbox_oldest_pending_age_seconds``, and
+  ``salesbot_offers_open`` (offers of new leads waiting for their rep, §8): read from the
   database at each scrape, so every process reports the same.
 
 ``salesbot serve`` runs several gunicorn workers; each counts in its own files under
@@ -41,7 +42,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.ids import Action, Shortcut, View
-from bot.store.models import Outbox
+from bot.store.models import Offer, Outbox
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 COMMANDS = frozenset({"/lead", "/log", "/kudos", "/coach", "/target", "/sales", "/away"})
@@ -99,7 +100,8 @@ def observe(kind: str, command: str, outcome: str, seconds: float) -> None:
 
 
 class OutboxCollector(Collector):
-    """Pending outbox rows and the age of the oldest, read from the database at each scrape."""
+    """Pending outbox rows and the age of the oldest, and the open offers, read from the
+    database at each scrape."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -112,6 +114,9 @@ class OutboxCollector(Collector):
                         col(Outbox.sent_at).is_(None)
                     )
                 ).one()
+                offers = session.exec(
+                    select(func.count()).select_from(Offer).where(Offer.status == "open")
+                ).one()
         except Exception:  # a scrape must not fail with the database: the gauges are left out
             return
         yield GaugeMetricFamily(
@@ -122,6 +127,9 @@ class OutboxCollector(Collector):
             "salesbot_outbox_oldest_pending_age_seconds",
             "Age of the oldest outbox row not sent yet",
             value=max(age, 0.0),
+        )
+        yield GaugeMetricFamily(
+            "salesbot_offers_open", "Offers of new leads waiting for their rep", value=offers
         )
 
 

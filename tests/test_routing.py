@@ -108,6 +108,7 @@ def test_the_rotation_is_fair_and_pass_moves_on_until_managers_assign(server) ->
     org.command("/lead", "new Third Co", user="U0MGR1")
     # least recently offered first: two leads go to two reps, the third back to the first
     assert [o.user_id for o in _offers(org)] == ["U0REP1", "U0REP2", "U0REP1"]
+    assert "salesbot_offers_open 3.0" in org.get("/metrics").body
     first = _offers(org)[0]
     click(org, "U0REP1", Action.OFFER_PASS, str(first.id), "pass1")
     assert "it is offered to <@U0REP2> now" in responses(org, "pass1")[0]["text"]
