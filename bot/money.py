@@ -12,6 +12,10 @@ import unicodedata
 from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 
+from sqlmodel import Session
+
+from bot.store.models import Setting
+
 _NUMBER = re.compile(r"^[$€£¥]?(?P<number>\d[\d,_]*(?:\.\d+)?|\.\d+)(?P<unit>k|m|千|万|w|亿)?$")
 _UNITS = {
     None: 1,
@@ -87,12 +91,11 @@ def currency() -> str:
     return _CURRENCY.get()
 
 
-def currency_of(session) -> str:
+def currency_of(session: Session) -> str:
     """The company's currency from the ``setting`` table (the setup file's ``currency``), and
-    make it the one amounts are shown in."""
-    from bot.services.departments import company_currency
-
-    use_currency(company_currency(session))
+    make it the one amounts are shown in (a job run's; a request reads it with its reader)."""
+    row = session.get(Setting, "currency")
+    use_currency(row.value if row is not None else None)
     return _CURRENCY.get()
 
 

@@ -187,18 +187,6 @@ def reader_and_currency(
     return found.locale or default_locale, found.zone or default_zone, found.currency
 
 
-#: The company's currency (the setup file's ``currency``), read on every request.
-_CURRENCY_QUERY = Prepared(select(Setting.value).where(Setting.key == bindparam("key")))
-
-
-def company_currency(session: Session) -> str | None:
-    """The ISO 4217 code the setup file gave, or None (then amounts are in USD).
-
-    Runs on every request, so it is one prepared read, like :func:`reader_for`."""
-    found = _CURRENCY_QUERY.first(session.connection(), key="currency")
-    return found and found.value
-
-
 # ── permissions ──────────────────────────────────────────────────────────────────────────────
 
 
