@@ -11,12 +11,20 @@ and leads), so the tour always starts from a new demo database.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot import render
 
-if TYPE_CHECKING:
-    from bot.devslack.shell import Shell
+
+class Shell(Protocol):
+    """What the tour needs of :class:`bot.devslack.shell.Shell`: who types, and typing."""
+
+    user: str
+
+    def say(self, text: str) -> None: ...
+
+    def handle(self, line: str) -> bool: ...
+
 
 #: (what the step shows, the lines it types). Step names key ``shell.tour``.
 STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
