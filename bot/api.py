@@ -184,9 +184,9 @@ def _failed(start_response: Any, error: Exception) -> list[bytes]:
     """503 when the database is busy, else 500 with a reference to a log entry that holds the
     traceback's frames and the error's type but not its message: a database error's message
     quotes the statement's parameters, which come from the body."""
-    from bot.app import _DATABASE_BUSY
+    from bot.app import DATABASE_BUSY
 
-    if isinstance(error, _DATABASE_BUSY):
+    if isinstance(error, DATABASE_BUSY):
         log.warning("database busy handling POST %s: %s", PATH, type(error).__name__)
         metrics.observe("api", "leads", "busy", 0.0)
         body = {"error": "busy", "message": _say("intake.busy")}

@@ -61,7 +61,7 @@ class SalesApp(App):
 
 #: Failures of the database that are not the request's fault: it is slow, locked or away
 #: (psycopg's own error reaches here from prepared statements, which run on the raw cursor).
-_DATABASE_BUSY = (OperationalError, PoolTimeout, TimeoutError, psycopg.OperationalError)
+DATABASE_BUSY = (OperationalError, PoolTimeout, TimeoutError, psycopg.OperationalError)
 
 
 def has_nul(value: Any) -> bool:
@@ -174,7 +174,7 @@ def build_app(
         if isinstance(error, ServiceError):
             context["outcome"] = "refused"
             reply = render.message(error.template_path, locale, **error.data)
-        elif isinstance(error, _DATABASE_BUSY):
+        elif isinstance(error, DATABASE_BUSY):
             context["outcome"] = "busy"  # no department in the log: one more database wait
             logger.warning("database busy handling %s: %s", _kind(body), type(error).__name__)
             reply = render.message("errors.database_busy", locale)
