@@ -26,6 +26,7 @@ size and the token's name, never a field.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -37,6 +38,7 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 from bot import metrics, render
+from bot.app import DATABASE_BUSY
 from bot.services import intake, tokens
 from bot.services.departments import workspace_setting
 from bot.services.leads import mail_providers
@@ -49,8 +51,6 @@ PATH = "/api/leads"
 
 
 def _json(start_response: Any, status: str, body: dict[str, Any]) -> list[bytes]:
-    import json
-
     data = json.dumps(body, ensure_ascii=False).encode()
     start_response(
         status,
@@ -184,8 +184,6 @@ def _failed(start_response: Any, error: Exception) -> list[bytes]:
     """503 when the database is busy, else 500 with a reference to a log entry that holds the
     traceback's frames and the error's type but not its message: a database error's message
     quotes the statement's parameters, which come from the body."""
-    from bot.app import DATABASE_BUSY
-
     if isinstance(error, DATABASE_BUSY):
         log.warning("database busy handling POST %s: %s", PATH, type(error).__name__)
         metrics.observe("api", "leads", "busy", 0.0)
