@@ -33,8 +33,10 @@ from bot.services.setup import import_setup
 from bot.store.db import make_engine, session_scope, upgrade
 
 try:
+    from tests import process_support
     from tests.pgcluster import GivenServer, PgCluster, PostgresUnavailable, start_cluster
 except ImportError:  # pytest run without the repository root on sys.path
+    import process_support  # type: ignore[no-redef]
     from pgcluster import (  # type: ignore[no-redef]
         GivenServer,
         PgCluster,
@@ -279,11 +281,11 @@ class LiveServer:
             }
         )
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
+        self.process = process_support.popen(
             salesbot_argv("serve", "--host", "127.0.0.1", "--port", "0"),
-            env=env,
+            env,
             stdout=self._log,
-            stderr=subprocess.STDOUT,
+            stderr=self._log,
         )
         self.port = self._wait_for_port()
         self._wait_healthy()
@@ -400,11 +402,4 @@ def org(server: LiveServer) -> LiveServer:
 
 def run_salesbot(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
     """Run the real ``salesbot`` command."""
-    return subprocess.run(
-        salesbot_argv(*args),
-        env=salesbot_env(env),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return process_support.run(salesbot_argv(*args), salesbot_env(env), stdin=stdin, timeout=120)
