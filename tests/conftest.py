@@ -340,20 +340,44 @@ class LiveServer:
     def action(self, payload: dict) -> Reply:
         return self.post(payload_body(payload))
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop the server as its operator would (SIGTERM: gunicorn's graceful stop) and, with
+        ``wait``, until it is gone. Without, the next test goes on while it exits (a quarter of
+        a second, mostly gunicorn's own polling); :func:`_reap_servers` makes sure it did."""
         self.process.terminate()
+        if wait:
+            self._reap()
+        else:
+            _STOPPING.append(self)
+        self._log.close()
+
+    def _reap(self) -> None:
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-        self._log.close()
+            self.process.wait(timeout=10)
+
+
+#: Servers told to stop whose exit no test waited for.
+_STOPPING: list[LiveServer] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reap_servers() -> Iterator[None]:
+    """Every server stopped without waiting is gone by the end of the session (killed if it
+    takes more than ten seconds, as a waited stop)."""
+    yield
+    while _STOPPING:
+        _STOPPING.pop()._reap()
 
 
 @pytest.fixture
 def server(db_url: str, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[LiveServer]:
     live = LiveServer(db_url=db_url, fake=fake_slack, log_path=tmp_path / "serve.log")
     yield live
-    live.stop()
+    live.stop(wait=False)
+    _STOPPING[:] = [other for other in _STOPPING if other.process.poll() is None]
 
 
 SETUP_TOML = """
