@@ -4,6 +4,11 @@ Every store test runs on SQLite and on PostgreSQL. PostgreSQL is a throwaway clu
 start (tests/pgcluster.py), or the server named by ``SALESBOT_TEST_POSTGRES_URL``. When neither
 is possible the PostgreSQL half is skipped, unless ``SALESBOT_REQUIRE_POSTGRES=1`` (as in CI):
 then it fails.
+
+Most of the suite's time is servers starting and stopping, on two CPUs: each database is a copy
+of one migrated once per test process, each ``salesbot`` process is forked from one that has
+imported the libraries already (tests/process_support.py; ``SALESBOT_TEST_FORKSERVER=0`` starts
+plain subprocesses instead), and a test's server exits while the next test starts.
 """
 
 from __future__ import annotations
