@@ -374,6 +374,8 @@ def run(argv: list[str], env: dict[str, str], *, stdin: str, timeout: float) -> 
             if not events and left <= 0:
                 process.kill()
                 process.wait()
+                for fd in selector.get_map():
+                    os.close(fd)
                 raise subprocess.TimeoutExpired(argv, timeout)
             for key, _ in events:
                 data = os.read(key.fd, 1 << 16)
