@@ -231,6 +231,9 @@ class ForkServer:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.dir = tempfile.mkdtemp(prefix="salesbot-fork-")
+        if len(self.dir) > 90:  # a Unix socket's path holds 108 bytes
+            os.rmdir(self.dir)
+            self.dir = tempfile.mkdtemp(prefix="salesbot-fork-", dir="/tmp")
         self.path = os.path.join(self.dir, "s")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.process_support", self.path],
