@@ -4,6 +4,11 @@ Every store test runs on SQLite and on PostgreSQL. PostgreSQL is a throwaway clu
 start (tests/pgcluster.py), or the server named by ``SALESBOT_TEST_POSTGRES_URL``. When neither
 is possible the PostgreSQL half is skipped, unless ``SALESBOT_REQUIRE_POSTGRES=1`` (as in CI):
 then it fails.
+
+Most of the suite's time is servers starting and stopping, on two CPUs: each database is a copy
+of one migrated once per test process, each ``salesbot`` process is forked from one that has
+imported the libraries already (tests/process_support.py; ``SALESBOT_TEST_FORKSERVER=0`` starts
+plain subprocesses instead), and a test's server exits while the next test starts.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -32,8 +38,10 @@ from bot.services.setup import import_setup
 from bot.store.db import make_engine, session_scope, upgrade
 
 try:
+    from tests import process_support
     from tests.pgcluster import GivenServer, PgCluster, PostgresUnavailable, start_cluster
 except ImportError:  # pytest run without the repository root on sys.path
+    import process_support  # type: ignore[no-redef]
     from pgcluster import (  # type: ignore[no-redef]
         GivenServer,
         PgCluster,
@@ -177,12 +185,27 @@ def migrated_template(postgres: PgCluster | GivenServer, worker_id: str) -> Iter
     postgres.drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file built by the migrations once per test process, that each test's SQLite
+    database is copied from (as :func:`migrated_template` for PostgreSQL): the migrations cost
+    every server start and every ``engine`` about 0.15 s of CPU."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "salesbot.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database URL on each backend: an empty SQLite file, or a new PostgreSQL database
-    already migrated (a copy of :func:`migrated_template`), dropped after the test."""
+    """A fresh database URL on each backend, already migrated: a copy of
+    :func:`migrated_sqlite`, or a new PostgreSQL database copied from :func:`migrated_template`
+    and dropped after the test."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'salesbot.db'}"
+        path = tmp_path / "salesbot.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        yield f"sqlite:///{path}"
         return
     pg = request.getfixturevalue("postgres")
     template = request.getfixturevalue("migrated_template")
@@ -232,6 +255,11 @@ def http_request(
         connection.close()
 
 
+#: How often a starting server is looked at (its log for the port, then /healthz): each test
+#: waits for its server, so a coarse poll costs half a period on every start.
+_POLL_S = 0.01
+
+
 class LiveServer:
     """``salesbot serve`` in a subprocess, reached with signed requests like Slack's."""
 
@@ -258,11 +286,11 @@ class LiveServer:
             }
         )
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
+        self.process = process_support.popen(
             salesbot_argv("serve", "--host", "127.0.0.1", "--port", "0"),
-            env=env,
+            env,
             stdout=self._log,
-            stderr=subprocess.STDOUT,
+            stderr=self._log,
         )
         self.port = self._wait_for_port()
         self._wait_healthy()
@@ -278,7 +306,7 @@ class LiveServer:
                 return int(match.group(1))
             if self.process.poll() is not None:
                 raise RuntimeError(f"salesbot serve exited:\n{self.log()}")
-            time.sleep(0.05)
+            time.sleep(_POLL_S)
         raise RuntimeError(f"salesbot serve did not start:\n{self.log()}")
 
     def _wait_healthy(self, timeout: float = 30) -> None:
@@ -289,7 +317,7 @@ class LiveServer:
                     return
             except OSError:
                 pass
-            time.sleep(0.05)
+            time.sleep(_POLL_S)
         raise RuntimeError(f"salesbot serve is not healthy:\n{self.log()}")
 
     def request(self, method: str, path: str, body: str = "", headers: dict | None = None) -> Reply:
@@ -317,20 +345,44 @@ class LiveServer:
     def action(self, payload: dict) -> Reply:
         return self.post(payload_body(payload))
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop the server as its operator would (SIGTERM: gunicorn's graceful stop) and, with
+        ``wait``, until it is gone. Without, the next test goes on while it exits (a quarter of
+        a second, mostly gunicorn's own polling); :func:`_reap_servers` makes sure it did."""
         self.process.terminate()
+        if wait:
+            self._reap()
+        else:
+            _STOPPING.append(self)
+        self._log.close()
+
+    def _reap(self) -> None:
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-        self._log.close()
+            self.process.wait(timeout=10)
+
+
+#: Servers told to stop whose exit no test waited for.
+_STOPPING: list[LiveServer] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reap_servers() -> Iterator[None]:
+    """Every server stopped without waiting is gone by the end of the session (killed if it
+    takes more than ten seconds, as a waited stop)."""
+    yield
+    while _STOPPING:
+        _STOPPING.pop()._reap()
 
 
 @pytest.fixture
 def server(db_url: str, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[LiveServer]:
     live = LiveServer(db_url=db_url, fake=fake_slack, log_path=tmp_path / "serve.log")
     yield live
-    live.stop()
+    live.stop(wait=False)
+    _STOPPING[:] = [other for other in _STOPPING if other.process.poll() is None]
 
 
 SETUP_TOML = """
@@ -379,11 +431,4 @@ def org(server: LiveServer) -> LiveServer:
 
 def run_salesbot(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
     """Run the real ``salesbot`` command."""
-    return subprocess.run(
-        salesbot_argv(*args),
-        env=salesbot_env(env),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return process_support.run(salesbot_argv(*args), salesbot_env(env), stdin=stdin, timeout=120)
