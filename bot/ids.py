@@ -19,12 +19,15 @@ class Action(StrEnum):
     OFFER_PASS = "offer_pass"
     #: the managers' menu of people for a lead nobody took (its block id holds the routing)
     ROUTING_ASSIGN = "routing_assign"
+    #: the won deal's "Write handoff note" button (DESIGN §10; its value is the handoff's id)
+    HANDOFF_NOTE = "handoff_note"
     #: the company field of the log modal (an external select: its options come from us)
     LOG_COMPANY = "company"
 
 
 class View(StrEnum):
     LOG_ACTIVITY = "log_activity"
+    HANDOFF_NOTE = "handoff_note_view"
 
 
 class Shortcut(StrEnum):
