@@ -393,3 +393,47 @@ def test_all_pass_then_the_target_manager_assigns_it(server) -> None:
     with db(org) as s:
         assert ownership_violations(s) == []
 
+
+# ── 5. the win stays the hunter's ──────────────────────────────────────────────────────────
+
+
+def _handed_off(server: LiveServer) -> None:
+    """Acme Corp won by U0REP1 (Enterprise) for 50,000, accepted by U0FARM1 (Accounts)."""
+    _win(server)
+    server.command("/lead", "handoff Acme Corp", user="U0REP1")
+    [offer] = _offers(server)
+    click(server, "U0FARM1", Action.OFFER_ACCEPT, str(offer.id), "acc")
+    assert lead_named(server, "acme").owner_id == "U0FARM1"
+
+
+def test_the_win_stays_credited_to_the_hunter_everywhere(server) -> None:
+    from bot.services import reports, targets
+    from bot.services.exports import lead_rows
+
+    org = _org(server)
+    org.command("/target", "set Enterprise wins 2 month", user="U0MGR1")
+    org.command("/target", "set <@U0REP1|ana> revenue 100000 month", user="U0MGR1")
+    org.command("/target", "set Accounts wins 2 month", user="U0ADMIN")
+    _handed_off(org)
+    with db(org) as s:
+        ent = s.exec(select(Department).where(Department.name == "Enterprise")).one()
+        acc = s.exec(select(Department).where(Department.name == "Accounts")).one()
+        now = NOW + timedelta(hours=1)
+        found = {(p.user_id, p.metric): p.actual for p in targets.progress(s, ent, now)}
+        assert found == {("", "wins"): 1, ("U0REP1", "revenue"): 5_000_000}
+        assert [p.actual for p in targets.progress(s, acc, now)] == [0]
+        # reports and digests: Enterprise's win, by U0REP1; none for Accounts
+        week = reports.report(s, ent, now, "week")
+        assert week.wins.revenue_cents == 5_000_000
+        assert [(w.name, w.owner_id) for w in week.wins.listing.items] == [("Acme Corp", "U0REP1")]
+        assert [(r.user_id, r.wins) for r in week.activity.reps] == [("U0REP1", 1)]
+        assert reports.report(s, acc, now, "week").wins.revenue_cents == 0
+        weekly = reports.weekly_digest(s, ent, now)
+        assert weekly.wins.revenue_cents == 5_000_000
+        # the export: Enterprise's lists the customer it won, with who won it
+        [row] = [r for r in lead_rows(s, ent.id) if r[0] == "Acme Corp"]
+        assert (row[2], row[3], row[-2], row[-1]) == ("U0FARM1", "won", "U0REP1", "Enterprise")
+        [row] = [r for r in lead_rows(s, acc.id) if r[0] == "Acme Corp"]
+        assert (row[2], row[-2], row[-1]) == ("U0FARM1", "U0REP1", "Enterprise")
+    shown = org.command("/target", "show Enterprise", user="U0MGR1").text
+    assert "*Wins* this month: `█████░░░░░` 50% — 1 of 2" in shown
