@@ -32,6 +32,7 @@ channel = "C0ACC"
 locale = "zh-CN"
 managers = ["U0MGR3"]
 reps = ["U0FARM1", "U0FARM2"]
+meeting = "mon 10:00"
 """
 HANDOFF_SETUP = (
     SETUP_TOML.replace(
@@ -437,3 +438,30 @@ def test_the_win_stays_credited_to_the_hunter_everywhere(server) -> None:
         assert (row[2], row[-2], row[-1]) == ("U0FARM1", "U0REP1", "Enterprise")
     shown = org.command("/target", "show Enterprise", user="U0MGR1").text
     assert "*Wins* this month: `█████░░░░░` 50% — 1 of 2" in shown
+
+
+# ── 6. both agendas ─────────────────────────────────────────────────────────────────────────
+
+
+def test_both_agendas_list_handoffs_waiting_and_done(server) -> None:
+    org = _org(server)
+    _handed_off(org)
+    _win(org, "Globex", user="U0REP2")  # due next Wednesday
+    ent = org.command("/sales", "agenda Enterprise", user="U0MGR1").text
+    assert "*Handoffs* (1 waiting · 1 done since the last meeting)" in ent
+    assert "*Globex* Enterprise → Accounts: due 2026-11-25 12:00 (UTC+8) · won by <@U0REP2>" in ent
+    assert (
+        "*Acme Corp* Enterprise → Accounts: <@U0REP1> → <@U0FARM1>, 2026-11-18 12:00 (UTC+8)" in ent
+    )
+    acc = org.command("/sales", "agenda Accounts", user="U0MGR3").text
+    assert "*客户交接*（等待中 1 个 · 上次例会以来完成 1 个）" in acc
+    assert (
+        "*Globex* Enterprise → Accounts：将于 2026-11-25 12:00 (UTC+8) 交接 · 赢单人 <@U0REP2>"
+        in acc
+    )
+    assert (
+        "*Acme Corp* Enterprise → Accounts：<@U0REP1> → <@U0FARM1>，2026-11-18 12:00 (UTC+8)" in acc
+    )
+    # a department with no handoffs shows no such section
+    smb = org.command("/sales", "agenda SMB", user="U0MGR2").text
+    assert "客户交接" not in smb

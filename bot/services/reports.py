@@ -44,7 +44,7 @@ from bot.periods import (
     span,
     window,
 )
-from bot.services import targets
+from bot.services import handoffs, targets
 from bot.services.departments import (
     STAGE_WEIGHT_DEFAULTS,
     department_of,
@@ -272,6 +272,8 @@ class Agenda:
     lost: Listing = _NO_LOST
     #: claims made outside their territory under ``territory_policy = "warn"`` (DESIGN §7)
     out_of_territory: Listing = _NO_LOST
+    #: handoffs from or to the department waiting, and done since the last meeting (§10)
+    handoffs: Any = None
 
 
 @dataclass(frozen=True)
@@ -986,6 +988,7 @@ def agenda(session: Session, department: Department, now: datetime, meeting_at: 
         pipeline=pipeline(session, department.id, found),
         lost=_lost(found["lost"]),
         out_of_territory=out_of_territory_claims(session, department, since, now),
+        handoffs=handoffs.for_agenda(session, department.id, since, now),
     )
 
 
