@@ -47,7 +47,7 @@ from bot.services import departments as depts
 from bot.services import offers
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.store.locks import lock_lead
-from bot.store.models import Department, Handoff, Lead, Offer, OwnershipEvent, Routing
+from bot.store.models import Department, Handoff, Lead, Offer, Outbox, OwnershipEvent, Routing
 
 #: the handoff note's fields, in the order the modal and the post show them
 NOTE_FIELDS = ("key_contacts", "commitments", "risks", "next_step")
@@ -130,8 +130,13 @@ def cancel(session: Session, lead: Lead, now: datetime) -> Handoff | None:
 
 
 def _update_ask(session: Session, handoff: Handoff, now: datetime, state: str) -> None:
-    """Edit the hunter's "Write handoff note" DM to what is true now."""
-    if handoff.from_owner is None:
+    """Edit the hunter's "Write handoff note" DM to what is true now (a handoff started by
+    ``/lead handoff`` of a customer won before the setting existed has no such DM)."""
+    ask = f"handoff:{handoff.id}:ask"
+    if (
+        handoff.from_owner is None
+        or session.exec(select(Outbox.id).where(Outbox.key == ask)).first() is None
+    ):
         return
     offers.notice(
         session,
