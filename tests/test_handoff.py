@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.devslack import modal
 from bot.devslack.signing import payload_body
 from bot.ids import Action
 from bot.services.audit import ownership_violations
 from bot.store.db import make_engine
-from bot.store.models import Department, Handoff, Offer, OwnershipEvent, Routing
+from bot.store.models import Department, Handoff, Lead, Offer, Outbox, OwnershipEvent, Routing
 from jobs.runner import run_job
 from tests.conftest import SETUP_TOML, LiveServer, import_setup_text
 from tests.digest_support import client_for
@@ -321,6 +322,13 @@ def test_lead_handoff_in_chinese_and_without_a_target(server) -> None:
     reply = org.command("/lead", "handoff Globex 下周一开启动会", user="U0REP3")
     assert "*Globex* 现在交接给 *Accounts*：已分配给 <@U0FARM1>" in reply.text
     assert _handoffs(org)[0].note == {"next_step": "下周一开启动会"}
+    # accepted: no DM of the win to edit (it was won before SMB handed off), nothing fails
+    [offer] = _offers(org)
+    click(org, "U0FARM1", Action.OFFER_ACCEPT, str(offer.id), "acc")
+    assert lead_named(org, "globex").owner_id == "U0FARM1"
+    with db(org) as s:
+        assert s.exec(select(Outbox).where(col(Outbox.last_error).is_not(None))).all() == []
+        assert s.exec(select(Outbox).where(col(Outbox.sent_at).is_(None))).all() == []
 
 
 # ── 2. reopening cancels; 0 days hands over at once ───────────────────────────────────────
@@ -374,7 +382,8 @@ def test_all_pass_then_the_target_manager_assigns_it(server) -> None:
         assert s.exec(select(Routing)).one().status == "waiting"
     assert lead_named(org, "acme").owner_id == "U0REP1"  # still the hunter's meanwhile
     [ask] = org.fake.messages("DU0MGR3")
-    assert "没有人接手 Acme Corp" in _text(ask) or "Acme Corp" in _text(ask)
+    assert "无人接受：Acme Corp" in _text(ask)
+    assert "这是来自 Enterprise 的客户交接，在此之前仍由原负责人跟进：请选择负责人" in _text(ask)
     # only a member of Accounts can get it
     refused = org.command("/lead", "assign Acme Corp <@U0REP2|bo>", user="U0ADMIN")
     assert (
@@ -465,3 +474,66 @@ def test_both_agendas_list_handoffs_waiting_and_done(server) -> None:
     # a department with no handoffs shows no such section
     smb = org.command("/sales", "agenda SMB", user="U0MGR2").text
     assert "客户交接" not in smb
+
+
+# ── races, retired leads, help ─────────────────────────────────────────────────────────────
+
+
+def test_accept_and_reopen_at_the_same_moment_leave_one_outcome(db_url, fake_slack, tmp_path):  # type: ignore[no-untyped-def]
+    """The farmer's Accept and the hunter reopening the deal, sent together to several web
+    processes, round after round: either the handoff is done (the farmer owns the won
+    customer and the reopen is refused) or it is cancelled (the hunter keeps the reopened
+    deal and the Accept is told so), never both, and the audit trail replays."""
+    from tests.test_ownership_races import at_once
+
+    workers = 2 if db_url.startswith("sqlite") else 3
+    live = LiveServer(
+        db_url=db_url, fake=fake_slack, log_path=tmp_path / "serve.log", workers=workers
+    )
+    try:
+        import_setup_text(db_url, HANDOFF_SETUP)
+        for round_ in range(4):
+            name = f"Race {round_} Co"
+            _win(live, name)
+            live.command("/lead", f"handoff {name}", user="U0REP1")
+            offer = _offers(live)[-1]
+            at_once(
+                [
+                    partial(click, live, offer.user_id, Action.OFFER_ACCEPT, str(offer.id), "a"),
+                    partial(live.command, "/lead", f"stage {name} negotiation", user="U0REP1"),
+                ]
+            )
+            handoff = _handoffs(live)[-1]
+            with db(live) as s:
+                lead = s.exec(select(Lead).where(Lead.id == handoff.lead_id)).one()
+            if handoff.status == "done":
+                assert (lead.owner_id, lead.stage) == (offer.user_id, "won")
+            else:
+                assert handoff.status == "cancelled"
+                assert (lead.owner_id, lead.stage) == ("U0REP1", "negotiation")
+        with db(live) as s:
+            assert ownership_violations(s) == []
+    finally:
+        live.stop()
+
+
+def test_merging_or_deleting_a_lead_cancels_its_handoff(server) -> None:
+    org = _org(server)
+    _win(org)
+    _win(org, "Globex")
+    org.command("/lead", "handoff Globex", user="U0REP1")
+    org.command("/lead", "delete Acme Corp", user="U0MGR1")
+    org.command("/lead", "delete Globex", user="U0MGR1")
+    assert [h.status for h in _handoffs(org)] == ["cancelled", "cancelled"]
+    assert [o.status for o in _offers(org)] == ["withdrawn"]
+    assert _run(org, "handoffs", NOW + timedelta(days=8)).handoffs_offered == 0
+
+
+def test_help_names_the_handoff(server) -> None:
+    org = _org(server)
+    assert (
+        "`/lead handoff &lt;company&gt; [note]`" in org.command("/lead", "help", user="U0REP1").text
+    )
+    assert "`/lead handoff &lt;公司&gt; [说明]`" in org.command("/lead", "help", user="U0REP3").text
+    sales = org.command("/sales", "dept help", user="U0ADMIN").text
+    assert "handoff_to (Accounts, off), handoff_after_days (7)" in sales
