@@ -197,11 +197,17 @@ def test_the_note_modal_then_the_job_offers_it_and_the_farmer_accepts(server) ->
     history = org.command("/lead", "history Acme Corp", user="U0REP3").text
     assert "从 Enterprise 交接到 Accounts：<@U0REP1> → <@U0FARM1>" in history
     # the handoff post in Accounts' channel, with the note
-    posts = [m for m in org.fake.messages("C0ACC") if "客户交接" in _text(m)]
+    posts = [m for m in org.fake.messages("C0ACC") if "客户交接：Acme Corp" in _text(m)]
     assert len(posts) == 1
     assert "由 <@U0REP1>（Enterprise）赢单" in _text(posts[0])
     assert "现由 <@U0FARM1>（Accounts）负责" in _text(posts[0])
     assert "*已做出的承诺：*Onboarding in two weeks" in _text(posts[0])
+    # the farmer's offer DM and the channel's line say it was a handoff, accepted
+    [dm] = org.fake.messages("DU0FARM1")
+    assert "你已接受 *Acme Corp*（Enterprise 赢单的客户），现在由你和你的部门负责" in _text(dm)
+    lines = [m for m in org.fake.messages("C0ACC") if "（来自 Enterprise）" in _text(m)]
+    assert len(lines) == 1
+    assert "客户交接 *Acme Corp*（来自 Enterprise）：<@U0FARM1> 已接受" in _text(lines[0])
     # the hunter's DM says who has it; its button is gone
     ask = org.fake.messages("DU0REP1")[0]
     assert "*Acme Corp* is handed off to <@U0FARM1> (Accounts)" in _text(ask)
@@ -351,6 +357,8 @@ def test_reopening_the_deal_cancels_the_handoff_and_its_offer(server) -> None:
     org.command("/lead", "lost Acme Corp went with a competitor", user="U0REP1")
     assert [h.status for h in _handoffs(org)] == ["cancelled", "cancelled"]
     assert _offers(org)[0].status == "withdrawn"
+    [dm] = org.fake.messages("DU0FARM1")
+    assert "*Acme Corp* 已不再分配给你：该单已重新打开或关闭，交接已取消" in _text(dm)
     click(org, "U0FARM1", Action.OFFER_ACCEPT, str(offer.id), "late")
     assert "*Acme Corp* 已无法由你处理：已撤回" in responses(org, "late")[0]["text"]
     assert lead_named(org, "acme").owner_id is None
@@ -399,7 +407,7 @@ def test_all_pass_then_the_target_manager_assigns_it(server) -> None:
         "handed off from Enterprise to Accounts: <@U0REP1> → <@U0FARM2> (assigned by <@U0MGR3>)"
         in history
     )
-    assert any("客户交接" in _text(m) for m in org.fake.messages("C0ACC"))
+    assert any("客户交接：Acme Corp" in _text(m) for m in org.fake.messages("C0ACC"))
     with db(org) as s:
         assert ownership_violations(s) == []
 
