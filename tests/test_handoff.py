@@ -10,21 +10,36 @@ won customers to Accounts (Chinese) after 7 days.
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 
-from sqlmodel import col, select
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from slack_sdk.models.views import View
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
+from bot import render
 from bot.devslack import modal
 from bot.devslack.signing import payload_body
 from bot.ids import Action
+from bot.services import reports, targets
 from bot.services.audit import ownership_violations
-from bot.store.db import make_engine
+from bot.services.errors import InvalidInput
+from bot.services.exports import lead_rows
+from bot.services.setup import import_setup
+from bot.store.db import alembic_config, make_engine, upgrade
 from bot.store.models import Department, Handoff, Lead, Offer, Outbox, OwnershipEvent, Routing
 from jobs.runner import run_job
 from tests.conftest import SETUP_TOML, LiveServer, import_setup_text
 from tests.digest_support import client_for
 from tests.leads_support import click, db, lead_named, responses
+from tests.test_ownership_races import at_once
 
 ACCOUNTS = """
 [[department]]
@@ -128,8 +143,6 @@ def test_the_note_modal_then_the_job_offers_it_and_the_farmer_accepts(server) ->
     assert "Only <@U0REP1>, who owns *Acme Corp*" in responses(org, "other")[0]["text"]
     view = _open_note(org, "U0REP1", handoff.id, "note")
     assert view is not None
-    from slack_sdk.models.views import View
-
     View(**view).validate_json()
     assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
         "key_contacts",
@@ -252,18 +265,11 @@ def test_settings_from_slack_and_shown(server) -> None:
 
 
 def test_setup_file_checks_handoff_with_lines(engine) -> None:
-    from sqlmodel import Session
-
-    from bot.services.errors import InvalidInput
-    from bot.services.setup import import_setup
-
     text = (
         HANDOFF_SETUP.replace('handoff_to = "Accounts"', 'handoff_to = "Enterprise"')
         .replace("handoff_after_days = 7", "handoff_after_days = -1")
         .replace('reps = ["U0REP3"]\n', 'reps = ["U0REP3"]\nhandoff_to = "Nowhere"\n')
     )
-    import pytest
-
     with Session(engine) as session, pytest.raises(InvalidInput) as caught:
         import_setup(session=session, text=text)
     found = [(e.template, e.data.get("key"), e.data["line"]) for e in caught.value.errors]
@@ -272,8 +278,6 @@ def test_setup_file_checks_handoff_with_lines(engine) -> None:
         ("setup_bad_value", "handoff_after_days", 18),
         ("setup_unknown_department", "handoff_to", 26),
     ]
-    from bot import render
-
     said = [render.plain(render.text(e.template_path, "en", **e.data)) for e in caught.value.errors]
     assert said[0].startswith("Line 17: handoff_to names Enterprise itself.")
     assert "use a whole number of days from 0 (at once) to 365" in said[1]
@@ -425,9 +429,6 @@ def _handed_off(server: LiveServer) -> None:
 
 
 def test_the_win_stays_credited_to_the_hunter_everywhere(server) -> None:
-    from bot.services import reports, targets
-    from bot.services.exports import lead_rows
-
     org = _org(server)
     org.command("/target", "set Enterprise wins 2 month", user="U0MGR1")
     org.command("/target", "set <@U0REP1|ana> revenue 100000 month", user="U0MGR1")
@@ -492,8 +493,6 @@ def test_accept_and_reopen_at_the_same_moment_leave_one_outcome(db_url, fake_sla
     processes, round after round: either the handoff is done (the farmer owns the won
     customer and the reopen is refused) or it is cancelled (the hunter keeps the reopened
     deal and the Accept is told so), never both, and the audit trail replays."""
-    from tests.test_ownership_races import at_once
-
     workers = 2 if db_url.startswith("sqlite") else 3
     live = LiveServer(
         db_url=db_url, fake=fake_slack, log_path=tmp_path / "serve.log", workers=workers
@@ -545,3 +544,57 @@ def test_help_names_the_handoff(server) -> None:
     assert "`/lead handoff &lt;公司&gt; [说明]`" in org.command("/lead", "help", user="U0REP3").text
     sales = org.command("/sales", "dept help", user="U0ADMIN").text
     assert "handoff_to (Accounts, off), handoff_after_days (7)" in sales
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind (as tests/test_migrations.py has)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    pg = request.getfixturevalue("postgres")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield pg.create_database(name)
+    pg.drop_database(name)
+
+
+def test_migration_0010_goes_down_and_up_again_and_holds_its_rules(empty_url: str) -> None:
+    """The schema change of §10, both ways, on an empty database of each kind; then the
+    database refuses a department handing off to itself and two open handoffs of one lead."""
+    engine = make_engine(empty_url)
+    config = alembic_config(engine)
+    before = ScriptDirectory.from_config(config).get_revision("0010").down_revision
+    upgrade(engine)
+    command.downgrade(config, str(before))
+    upgrade(engine)
+    t = "2026-11-18 04:00:00"
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO department (id, name, name_key, timezone, locale, claim_days,"
+                " warn_days, max_leads_per_rep, created_at, updated_at)"
+                " VALUES (1, 'A', 'a', 'UTC', 'en', 14, 3, 0, :t, :t)"
+            ),
+            {"t": t},
+        )
+        c.execute(
+            text(
+                "INSERT INTO lead (id, name, name_key, stage, created_at, updated_at, version)"
+                " VALUES (1, 'L', 'l', 'won', :t, :t, 0)"
+            ),
+            {"t": t},
+        )
+    with pytest.raises(IntegrityError), engine.begin() as c:
+        c.execute(text("UPDATE department SET handoff_to_id = 1 WHERE id = 1"))
+    with pytest.raises(IntegrityError), engine.begin() as c:
+        c.execute(text("UPDATE department SET handoff_after_days = 366 WHERE id = 1"))
+    insert = text(
+        "INSERT INTO handoff (lead_id, won_at, due_at, status, created_at)"
+        " VALUES (1, :t, :t, :s, :t)"
+    )
+    with engine.begin() as c:
+        c.execute(insert, {"t": t, "s": "due"})
+        c.execute(insert, {"t": t, "s": "done"})
+    with pytest.raises(IntegrityError), engine.begin() as c:
+        c.execute(insert, {"t": t, "s": "offered"})
+    engine.dispose()

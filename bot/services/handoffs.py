@@ -26,6 +26,8 @@ Decisions where the design is silent:
   offered reaches the offer (the offer's DM and the handoff post are rendered from the rows
   when they are sent). ``/lead handoff <company> <text>`` puts the text into the next step
   when no note was written, and adds it to the next step otherwise, so nothing typed is lost.
+* A handoff goes where ``handoff_to`` pointed at the win, and falls due when
+  ``handoff_after_days`` said then: changing the settings later changes later wins only.
 * The hunter, their manager (of the lead's department) and admins may write the note or hand
   over early. A manager may assign an offered handoff only to a member of the target
   department: the customer is going there.
