@@ -36,7 +36,7 @@ from bot.services.setup import import_setup
 from bot.store.db import alembic_config, make_engine, upgrade
 from bot.store.models import Department, Handoff, Lead, Offer, Outbox, OwnershipEvent, Routing
 from jobs.runner import run_job
-from tests.conftest import SETUP_TOML, LiveServer, import_setup_text
+from tests.conftest import SETUP_TOML, LiveServer, import_setup_text, run_salesbot
 from tests.digest_support import client_for
 from tests.leads_support import click, db, lead_named, responses
 from tests.test_ownership_races import at_once
@@ -598,3 +598,22 @@ def test_migration_0010_goes_down_and_up_again_and_holds_its_rules(empty_url: st
     with pytest.raises(IntegrityError), engine.begin() as c:
         c.execute(insert, {"t": t, "s": "offered"})
     engine.dispose()
+
+
+def test_salesbot_run_job_handoffs_at_a_time(server) -> None:
+    """``salesbot run-job handoffs --at …``: the real command, as the worker runs it hourly."""
+    org = _org(server)
+    _win(org)
+    env = {
+        "DATABASE_URL": org.db_url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_API_URL": org.fake.url,
+    }
+    early = run_salesbot("run-job", "handoffs", "--at", "2026-11-24T12:00+08:00", env=env)
+    assert early.returncode == 0, early.stderr
+    assert "handoff offered" not in early.stdout
+    due = run_salesbot("run-job", "handoffs", "--at", "2026-11-25T12:05+08:00", env=env)
+    assert due.returncode == 0, due.stderr
+    assert "1 handoff offered to the receiving department." in due.stdout
+    assert _handoffs(org)[0].status == "offered"
+    assert "有一条新线索分配给你：Acme Corp" in _text(org.fake.messages("DU0FARM1")[0])
