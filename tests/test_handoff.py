@@ -617,3 +617,29 @@ def test_salesbot_run_job_handoffs_at_a_time(server) -> None:
     assert "1 handoff offered to the receiving department." in due.stdout
     assert _handoffs(org)[0].status == "offered"
     assert "有一条新线索分配给你：Acme Corp" in _text(org.fake.messages("DU0FARM1")[0])
+
+
+def test_the_win_dm_and_the_note_form_in_chinese(server) -> None:
+    org = _org(server)
+    org.command("/sales", "dept set SMB handoff_to Accounts", user="U0ADMIN")
+    _win(org, "Globex", user="U0REP3")
+    [handoff] = _handoffs(org)
+    [dm] = org.fake.messages("DU0REP3")
+    assert "恭喜赢单：Globex" in _text(dm)
+    assert "*Globex* 将于 2026-11-25 12:00 (UTC+8) 交接给负责维护赢单客户的 *Accounts*" in _text(dm)
+    assert _button(dm, Action.HANDOFF_NOTE) == str(handoff.id) and "填写交接说明" in _text(dm)
+    view = _open_note(org, "U0REP3", handoff.id, "zh")
+    assert view is not None and view["title"]["text"] == "交接说明"
+    labels = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]
+    assert labels == ["关键联系人", "已做出的承诺", "风险", "下一步"]
+    reply = _submit(org, "U0REP3", view, {"next_step": "很" * 2001})
+    assert reply.json()["errors"] == {
+        "next_step": "“下一步”最多 2000 个字符，当前 2001 个。"
+        "请精简，或把详细内容留在 CRM 中并在此附上链接。"
+    }
+    reply = _submit(org, "U0REP3", view, {"key_contacts": "王芳（采购）", "next_step": "周一回访"})
+    assert "errors" not in reply.body
+    saved = org.fake.messages("DU0REP3")[-1]
+    assert "*Globex* 的交接说明已保存。它会在 2026-11-25 12:00 (UTC+8) 随客户一起交接。" in _text(
+        saved
+    )
