@@ -19,6 +19,8 @@ JOBS = (
     "expire-claims",
     "deliver-outbox",
     "prune-events",
+    "offers",
+    "handoffs",
 )
 
 

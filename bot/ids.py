@@ -19,6 +19,8 @@ class Action(StrEnum):
     OFFER_PASS = "offer_pass"
     #: the managers' menu of people for a lead nobody took (its block id holds the routing)
     ROUTING_ASSIGN = "routing_assign"
+    #: the won deal's "Write handoff note" button (DESIGN §10; its value is the handoff's id)
+    HANDOFF_NOTE = "handoff_note"
     #: the company field of the log modal (an external select: its options come from us)
     LOG_COMPANY = "company"
 
@@ -27,6 +29,7 @@ class View(StrEnum):
     LOG_ACTIVITY = "log_activity"
     #: the "New lead" form opened by the message shortcut (DESIGN §8)
     NEW_LEAD = "new_lead"
+    HANDOFF_NOTE = "handoff_note_view"
 
 
 class Shortcut(StrEnum):

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot import render
 from bot.services.departments import reader_for
-from bot.store.models import Department, Lead, Offer, Routing
+from bot.store.models import Department, Handoff, Lead, Offer, Routing
 
 Renderer = Callable[[Session, dict[str, Any]], tuple[str, dict[str, Any]]]
 
@@ -86,11 +86,42 @@ def _came_again(session: Session, ids: dict[str, Any]) -> tuple[str, dict[str, A
     return "routing.came_again", {"lead": lead, "source": ids.get("source") or ""}
 
 
+def _handoff(session: Session, ids: dict[str, Any]) -> dict[str, Any]:
+    handoff = session.get(Handoff, ids["handoff_id"])
+    lead = session.get(Lead, handoff.lead_id) if handoff else None
+    if handoff is None or lead is None:
+        raise LookupError(f"handoff {ids['handoff_id']} is gone")
+
+    def department(department_id: int | None) -> Department | None:
+        return session.get(Department, department_id) if department_id else None
+
+    return {
+        "handoff": handoff,
+        "lead": lead,
+        "from_department": department(handoff.from_department_id),
+        "to_department": department(handoff.to_department_id),
+        "note": handoff.note or {},
+    }
+
+
+def _handoff_ask(session: Session, ids: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The hunter's DM on a win: when the customer goes, and the "Write handoff note" button
+    (edited when the note is written, the handoff done or cancelled)."""
+    return "handoff.ask", _handoff(session, ids)
+
+
+def _handoff_post(session: Session, ids: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The target department's channel: who has the customer now, with the note."""
+    return "handoff.post", _handoff(session, ids)
+
+
 KINDS: dict[str, Renderer] = {
     "offer": _offer,
     "line": _line,
     "assign": _assign,
     "came_again": _came_again,
+    "handoff_ask": _handoff_ask,
+    "handoff_post": _handoff_post,
 }
 
 

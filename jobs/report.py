@@ -20,6 +20,8 @@ class JobReport:
     pruned: int = 0
     #: offers that timed out or whose rep is away, moved on to the next rep
     offers_moved: int = 0
+    #: won customers whose handoff fell due, offered to the target department (DESIGN §10)
+    handoffs_offered: int = 0
 
     def queued(self, key: str, added: bool) -> None:
         """Record an outbox key this run added, or found already there."""

@@ -25,7 +25,7 @@ from bot.services.errors import ServiceError
 from bot.slack_client import make_client
 from bot.store.db import make_engine
 from bot.store.models import ProcessedEvent
-from jobs import digests, expire_claims, offers, outbox
+from jobs import digests, expire_claims, handoffs, offers, outbox
 from jobs.report import JobReport
 
 Job = Callable[[Engine, WebClient, datetime, "str | int | None"], JobReport]
@@ -63,6 +63,7 @@ JOBS: dict[str, Job] = {
     "deliver-outbox": deliver_outbox_job,
     "prune-events": prune_events_job,
     "offers": offers.offers_job,
+    "handoffs": handoffs.handoffs_job,
 }
 
 

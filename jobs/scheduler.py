@@ -51,6 +51,7 @@ INTERVALS = {
     "offers": 60,
     "expire-claims": 15 * 60,
     "prune-events": 60 * 60,
+    "handoffs": 60 * 60,
 }
 
 

@@ -81,7 +81,7 @@ def test_the_demo_tour_walks_through_what_users_asked_for(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "Demo company created" in out  # … is not what the tour follows
-    assert "── Tour 1/17:" in out and "── Tour 17/17:" in out and "End of the tour." in out
+    assert "── Tour 1/18:" in out and "── Tour 18/18:" in out and "End of the tour." in out
     # free mail, apostrophes, look-alikes, Chinese branches, names with nothing left
     assert "gmail.com is a public mail provider's domain" in out
     assert "*McDonald's* is now yours" in out
@@ -98,6 +98,12 @@ def test_the_demo_tour_walks_through_what_users_asked_for(tmp_path) -> None:
     assert "The win of $120,000 no longer counts towards targets." in out
     assert "(UTC+8) · won by <@U0REP1>" not in out  # mentions are shown readably …
     assert "(UTC+8) · won by @U0REP1 (negotiation → won)" in out  # … in Shanghai time
+    # a win asks for a handoff note; a handoff with its note, accepted, in the history
+    assert "== You won Acme Corp ==" in out and "The handoff of *Acme Corp* is cancelled" in out
+    assert "handed off from Enterprise to Farmers: @U0REP2 → @U0REP5" in out
+    assert "*Initrode* goes to *Farmers* now: offered to @U0REP5" in out
+    assert "== Handoff: Initrode ==" in out and "*Key contacts:* Bill Lumbergh, VP" in out
+    assert "handed off from Enterprise to Farmers: @U0REP1 → @U0REP5" in out
     # periods, pipeline, pool search, two-sided transfer on the Home tab, one DM per owner
     assert "“monthly” is not a period here" in out and "*Pipeline* —" in out
     assert "1 unowned lead matching “stark”" in out
@@ -109,8 +115,8 @@ def test_the_demo_tour_walks_through_what_users_asked_for(tmp_path) -> None:
     assert "You accepted *Wonka Industries*" in out
     # China's calendar: no SMB digest on National Day, while Enterprise (none) gets one
     assert "== Enterprise · daily digest · Fri 1 Oct ==" in out
-    holiday = out.split("── Tour 17/17:")[1]
-    assert "SMB · 日报" in out.split("── Tour 1/17:")[0]  # SMB's digest of today, before …
+    holiday = out.split("── Tour 18/18:")[1]
+    assert "SMB · 日报" in out.split("── Tour 1/18:")[0]  # SMB's digest of today, before …
     assert "SMB · 日报" not in holiday and "daily-digest: 2 posts sent" in holiday
 
 

@@ -13,11 +13,13 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.devslack.demo_recognition import seed_recognition
+from bot.services.names import name_key
 from bot.services.setup import import_setup
 from bot.store.models import (
     Activity,
     ClaimConflict,
     Department,
+    Handoff,
     Lead,
     OwnershipEvent,
     TransferRequest,
@@ -43,6 +45,8 @@ weekly_digest = "fri 17:00"
 meeting = "mon 10:00"
 claim_days = 14
 warn_days = 3
+handoff_to = "Farmers"
+handoff_after_days = 7
 
 [[department]]
 name = "SMB"
@@ -141,6 +145,7 @@ def seed(session: Session) -> dict[str, Any]:
             session.add(lead)
     seed_recognition(session, now)
     seed_rhythm(session, leads, now)
+    seed_handoffs(session, now)
     session.commit()
     return {
         "departments": len(result.created) + len(result.updated),
@@ -178,6 +183,116 @@ def seed_rhythm(session: Session, leads: list[Lead], now: datetime) -> None:
                 from_user="U0REP2",
                 to_user="U0REP1",
                 requested_by="U0REP2",
+                created_at=now - timedelta(days=1),
+            ),
+        ]
+    )
+
+
+#: Enterprise hands its won customers to Farmers 7 days after the win (DESIGN §10).
+HANDOFF_NOTE = {
+    "key_contacts": "Art Vandelay (CEO), art@vandelay.example; Kel Varnsen (buyer)",
+    "commitments": "Free onboarding workshop in the first month; price fixed for a year",
+    "risks": "Their CFO compares us with a cheaper local supplier",
+    "next_step": "Quarterly review call in the second week",
+}
+
+
+def seed_handoffs(session: Session, now: datetime) -> None:
+    """Two won Enterprise customers: Vandelay Industries, handed off to Farmers two days ago
+    with its note (``/lead history``, the agenda), and Initrode, won yesterday, whose note is
+    written and whose handoff falls due in six days (``/lead handoff Initrode`` hands it over
+    now; ``:time +6d`` then ``:run handoffs`` offers it to Farmers)."""
+    won_at, handed_at = now - timedelta(days=9), now - timedelta(days=2)
+    vandelay = Lead(
+        name="Vandelay Industries",
+        name_key=name_key("Vandelay Industries"),
+        domain="vandelay.example",
+        owner_id="U0REP5",
+        department_id=3,
+        stage="won",
+        amount_cents=8_500_000,
+        claimed_at=handed_at,
+        last_activity_at=handed_at,
+        stage_changed_at=won_at,
+    )
+    initrode = Lead(
+        name="Initrode",
+        name_key=name_key("Initrode"),
+        owner_id="U0REP1",
+        department_id=1,
+        stage="won",
+        amount_cents=3_200_000,
+        claimed_at=now - timedelta(days=20),
+        last_activity_at=now - timedelta(days=1),
+        stage_changed_at=now - timedelta(days=1),
+    )
+    session.add_all([vandelay, initrode])
+    session.flush()
+    for lead, owner, won in (
+        (vandelay, "U0REP2", won_at),
+        (initrode, "U0REP1", now - timedelta(days=1)),
+    ):
+        claimed = won - timedelta(days=20)
+        session.add_all(
+            [
+                OwnershipEvent(
+                    lead_id=lead.id,
+                    at=claimed,
+                    actor_id=owner,
+                    action="claim",
+                    to_owner=owner,
+                    to_department_id=1,
+                    to_stage="new",
+                ),
+                OwnershipEvent(
+                    lead_id=lead.id,
+                    at=won,
+                    actor_id=owner,
+                    action="won",
+                    from_owner=owner,
+                    from_department_id=1,
+                    from_stage="negotiation",
+                    to_stage="won",
+                ),
+            ]
+        )
+    session.add(
+        OwnershipEvent(
+            lead_id=vandelay.id,
+            at=handed_at,
+            actor_id="U0REP5",
+            action="handoff",
+            from_owner="U0REP2",
+            from_department_id=1,
+            to_owner="U0REP5",
+            to_department_id=3,
+        )
+    )
+    session.add_all(
+        [
+            Handoff(
+                lead_id=vandelay.id,
+                from_department_id=1,
+                from_owner="U0REP2",
+                to_department_id=3,
+                won_at=won_at,
+                due_at=handed_at,
+                note=HANDOFF_NOTE,
+                status="done",
+                done_at=handed_at,
+                to_owner="U0REP5",
+                created_at=won_at,
+            ),
+            Handoff(
+                lead_id=initrode.id,
+                from_department_id=1,
+                from_owner="U0REP1",
+                to_department_id=3,
+                won_at=now - timedelta(days=1),
+                due_at=now + timedelta(days=6),
+                note={"key_contacts": "Bill Lumbergh, VP", "next_step": "Send the invoice"},
+                status="due",
                 created_at=now - timedelta(days=1),
             ),
         ]

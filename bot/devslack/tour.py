@@ -108,6 +108,19 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             ":as U0MGR2",
         ),
     ),
+    (
+        "handoff",
+        (
+            ":as U0REP2",
+            "/lead history Vandelay Industries",
+            ":as U0REP1",
+            "/lead handoff Initrode call their CFO on Monday",
+            ":as U0REP5",
+            ":click 1",
+            "/lead history Initrode",
+            ":as U0MGR2",
+        ),
+    ),
     ("expiry", (":time +5d", ":run expire-claims")),
     ("shell", ("/lead transfer Initech @U0REP3", "/foo")),
     (

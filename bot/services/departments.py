@@ -43,6 +43,8 @@ OPTIONS: dict[str, str] = {
     "extra_workdays": "2026-12-26 | off",
     "accept_minutes": "15",
     "work_hours": "09:00-18:00",
+    "handoff_to": "Accounts | off",
+    "handoff_after_days": "7",
 }
 
 #: Slack ids, at most as long as the columns that keep them (32 characters).
@@ -231,6 +233,7 @@ RANGES: dict[str, tuple[int, int]] = {
     "warn_days": (0, 364),
     "max_leads_per_rep": (0, 10_000),
     "accept_minutes": (1, 1440),
+    "handoff_after_days": (0, 365),
 }
 
 
@@ -278,6 +281,11 @@ def parse_option(key: str, value: Any, *, current: dict[str, Any] | None = None)
             return workdays.parse_dates(value)
         if key == "work_hours":  # the routing clock's hours (bot.workdays)
             return workdays.parse_work_hours(text)
+        if key == "handoff_to":  # a department's name (checked against the others by callers)
+            clean = " ".join(text.split())
+            if not isinstance(value, str) or not clean or len(clean) > 80:
+                raise ValueError(text)
+            return None if clean.lower() in ("off", "none") else clean
         if isinstance(value, float) and not value.is_integer():
             raise ValueError(text)
         number = int(value) if isinstance(value, (int, float)) else int(text, 10)
@@ -380,11 +388,35 @@ def set_option(
     department = lock_department(session, department)
     current = {"claim_days": department.claim_days, "warn_days": department.warn_days}
     parsed = parse_option(key, value, current=current)
-    setattr(department, key, parsed)
+    if key == "handoff_to":
+        target = handoff_target(session, department, parsed)
+        department.handoff_to_id = target.id if target is not None else None
+        parsed = target.name if target is not None else None
+    else:
+        setattr(department, key, parsed)
     department.updated_at = utcnow()
     session.add(department)
     session.commit()
     return department, parsed
+
+
+def handoff_target(session: Session, department: Department, name: str | None) -> Department | None:
+    """The department ``handoff_to`` names (None for ``off``): it must exist and not be the
+    department itself (a department cannot hand its customers to itself)."""
+    if name is None:
+        return None
+    target = find_department(session, name)
+    if target.id == department.id:
+        raise InvalidInput("handoff.to_itself", department=department.name)
+    return target
+
+
+def handoff_to_name(session: Session, department: Department) -> str | None:
+    """The name of the department this one hands its won customers to, for ``show``."""
+    if department.handoff_to_id is None:
+        return None
+    target = session.get(Department, department.handoff_to_id)
+    return target.name if target is not None else None
 
 
 def _place_member(

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, select
 
 from bot.periods import Period
 from bot.services.departments import require_manager_or_admin
 from bot.services.reports import covered as covered_period
 from bot.services.reports import resolve_scope
-from bot.store.models import Activity, Department, Lead
+from bot.store.models import Activity, Department, Lead, OwnershipEvent
 
 EXPORT_PERIODS = ("today", "yesterday", "week", "last-week", "month", "quarter")
 #: A cap per file; a bigger export holds the first rows, and the reply says so.
@@ -65,7 +65,7 @@ def plan_export(session: Session, *, actor: str, words: list[str], now: datetime
         .where(*_in_period(department.id, covered.start, covered.end))
     ).one()
     leads = session.exec(
-        select(func.count()).select_from(Lead).where(Lead.department_id == department.id)
+        select(func.count()).select_from(_LEADS_AND_WINS).where(_lead_scope(department.id))
     ).one()
     return ExportPlan(department, covered, int(activities), int(leads))
 
@@ -85,8 +85,29 @@ def activity_rows(
     )
 
 
+#: The ``won`` event of a won lead's current win: whom and which department it is credited to.
+_WON = OwnershipEvent.__table__.alias("won_event")
+_WON_DEPARTMENT = Department.__table__.alias("won_department")
+_LEADS_AND_WINS = Lead.__table__.outerjoin(
+    _WON,
+    and_(
+        _WON.c.lead_id == Lead.id,
+        _WON.c.action == "won",
+        _WON.c.at == Lead.stage_changed_at,
+        Lead.stage == "won",
+    ),
+)
+
+
+def _lead_scope(department_id: int):  # type: ignore[no-untyped-def]
+    """The department's leads, and the customers it won that were handed off since (the win
+    stays the department's, DESIGN §10)."""
+    return or_(Lead.department_id == department_id, _WON.c.from_department_id == department_id)
+
+
 def lead_rows(session: Session, department_id: int) -> Iterator[tuple[Any, ...]]:
-    """The department's leads by name, at most :data:`MAX_ROWS`."""
+    """The department's leads by name, at most :data:`MAX_ROWS`, and those it won and handed
+    off; the last two columns say who won each won lead, and in which department."""
     yield from session.exec(
         select(
             Lead.name,
@@ -98,8 +119,12 @@ def lead_rows(session: Session, department_id: int) -> Iterator[tuple[Any, ...]]
             Lead.last_activity_at,
             Lead.expires_at,
             Lead.stage_changed_at,
+            func.coalesce(_WON.c.from_owner, case((Lead.stage == "won", Lead.owner_id))),
+            _WON_DEPARTMENT.c.name,
         )
-        .where(Lead.department_id == department_id)
+        .select_from(_LEADS_AND_WINS)
+        .outerjoin(_WON_DEPARTMENT, _WON_DEPARTMENT.c.id == _WON.c.from_department_id)
+        .where(_lead_scope(department_id))
         .order_by(Lead.name)
         .limit(MAX_ROWS)
         .execution_options(yield_per=BATCH)

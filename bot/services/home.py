@@ -20,7 +20,7 @@ from bot.services import leads as lead_rules
 from bot.services import targets
 from bot.services.absence import absence_on
 from bot.services.departments import department_of, get_member, is_admin, workspace_setting
-from bot.store.models import Absence, Activity, Department, Kudos, Lead, Member
+from bot.store.models import Absence, Activity, Department, Kudos, Lead, Member, OwnershipEvent
 
 CLOSED = ("won", "lost")
 MAX_LEADS = 15
@@ -221,9 +221,19 @@ def _team(session: Session, department: Department, now: datetime, warn: timedel
             select(Lead.owner_id, func.count()).where(*open_in_department).group_by(Lead.owner_id)
         ).all()
     )
+    # wins stay the department's that won them after a handoff (the won event, DESIGN §10)
+    event = OwnershipEvent.__table__.alias("won_event")
     wins, revenue = session.exec(
-        select(func.count(), func.coalesce(func.sum(Lead.amount_cents), 0)).where(
-            Lead.department_id == department.id,
+        select(func.count(), func.coalesce(func.sum(Lead.amount_cents), 0))
+        .select_from(Lead)
+        .outerjoin(
+            event,
+            (event.c.lead_id == Lead.id)
+            & (event.c.action == "won")
+            & (event.c.at == Lead.stage_changed_at),
+        )
+        .where(
+            func.coalesce(event.c.from_department_id, Lead.department_id) == department.id,
             Lead.stage == "won",
             Lead.stage_changed_at >= month.start,
             Lead.stage_changed_at < month.end,

@@ -1351,6 +1351,8 @@ class StageChange:
     to_stage: str
     #: the amount of the win this change undid (a won lead moved back to an open stage)
     won_cents: int | None = None
+    #: outbox rows to send now (the handoff's "Write handoff note" DM, a withdrawn offer)
+    posts: tuple[int, ...] = ()
 
 
 def set_stage(
@@ -1385,8 +1387,9 @@ def set_stage(
         from_stage=before,
         to_stage=stage,
         reason=reason,
-        from_owner=lead.owner_id if stage == "lost" else None,
-        from_department_id=lead.department_id if stage == "lost" else None,
+        # a win records whose it was, so it stays credited to them after a handoff (§10)
+        from_owner=lead.owner_id if stage in CLOSED else None,
+        from_department_id=lead.department_id if stage in CLOSED else None,
     )
     session.add(event)
     lead.stage = stage
@@ -1404,12 +1407,18 @@ def set_stage(
         department = owner_info.department
         lead.expires_at = expiry(department.claim_days, now) if department else None
     session.add(lead)
+    from bot.services import handoffs  # it reads leads; the win writes its handoff here
+
+    offers.start(session)
+    handoffs.after_stage(session, lead, before, stage, owner_info.lead.owner_id, now)
+    posts = offers.queued(session)
     session.commit()
     return StageChange(
         lead=snapshot(session, lead) if stage != "lost" else owner_info,
         from_stage=before,
         to_stage=stage,
         won_cents=won_cents,
+        posts=posts,
     )
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from bot.services import departments as depts
-from bot.services import leads
+from bot.services import handoffs, leads
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.store.locks import lock_lead
 from bot.store.models import Activity, ClaimConflict, Department, Lead, TransferRequest
@@ -104,6 +104,7 @@ def _retire(session: Session, lead: Lead, action: str, actor: str, now: datetime
         .where(col(TransferRequest.lead_id) == lead.id, col(TransferRequest.status) == "pending")
         .values(status="cancelled", decided_by=actor, decided_at=now)
     )
+    handoffs.cancel(session, lead, now)  # a retired customer is handed to nobody (§10)
     lead.owner_id = None
     lead.department_id = None
     lead.expires_at = None

@@ -44,7 +44,7 @@ from bot.periods import (
     span,
     window,
 )
-from bot.services import targets
+from bot.services import handoffs, targets
 from bot.services.departments import (
     STAGE_WEIGHT_DEFAULTS,
     department_of,
@@ -322,6 +322,8 @@ class Agenda:
     out_of_territory: Listing = _NO_LOST
     #: routed leads still waiting for an owner beyond the department's ``accept_minutes``
     waiting: Listing = _NO_LOST
+    #: handoffs from or to the department waiting, and done since the last meeting (§10)
+    handoffs: Any = None
 
 
 @dataclass(frozen=True)
@@ -377,11 +379,17 @@ def is_workday(now: datetime, tz: str, department: workdays.HasCalendar | None =
 _D, _S, _E = bindparam("d"), bindparam("s"), bindparam("e")
 _TIME = OwnershipEvent.__table__.c.at.type  # the aware-UTC type every timestamp column has
 
+#: Whom a win is credited to: the owner and department at the time of the win, which its
+#: ``won`` event records (DESIGN §10: a customer handed off to another department stays the
+#: hunter's win); a won event written before it recorded them falls back to the lead's own.
+_WON_BY = func.coalesce(OwnershipEvent.from_owner, Lead.owner_id)
+_WON_IN = func.coalesce(OwnershipEvent.from_department_id, Lead.department_id)
+
 _WON_IN_WINDOW = and_(
     OwnershipEvent.action == "won",
     OwnershipEvent.at >= _S,
     OwnershipEvent.at < _E,
-    Lead.department_id == _D,
+    _WON_IN == _D,
 )
 
 _COLUMNS = (
@@ -488,12 +496,12 @@ _BY_REP_KIND = _Section(
 _WON_BY_OWNER = _Section(
     "won_by_owner",
     select(
-        *_columns(user_id=Lead.owner_id, amount=func.coalesce(func.sum(Lead.amount_cents), 0)),
+        *_columns(user_id=_WON_BY, amount=func.coalesce(func.sum(Lead.amount_cents), 0)),
         func.count().label("total"),
     )
     .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
     .where(_WON_IN_WINDOW)
-    .group_by(Lead.owner_id),
+    .group_by(_WON_BY),
     grouped=True,
 )
 
@@ -515,9 +523,7 @@ _CLAIMED_IN_WINDOW = and_(
 _WINS = _Section(
     "wins",
     select(
-        *_columns(
-            text=Lead.name, user_id=Lead.owner_id, amount=Lead.amount_cents, at=OwnershipEvent.at
-        )
+        *_columns(text=Lead.name, user_id=_WON_BY, amount=Lead.amount_cents, at=OwnershipEvent.at)
     )
     .join(OwnershipEvent, OwnershipEvent.lead_id == Lead.id)
     .where(_WON_IN_WINDOW),
@@ -1095,6 +1101,7 @@ def agenda(session: Session, department: Department, now: datetime, meeting_at: 
         lost=_lost(found["lost"]),
         out_of_territory=out_of_territory_claims(session, department, since, now),
         waiting=waiting_leads(session, department, now),
+        handoffs=handoffs.for_agenda(session, department.id, since, now),
     )
 
 

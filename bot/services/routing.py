@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.services import departments as depts
-from bot.services import leads, offers, territories
+from bot.services import handoffs, leads, offers, territories
 from bot.services.absence import absence_on
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.names import MAX_NAME, Company, domain_key, name_key
@@ -252,6 +252,9 @@ def accept(session: Session, *, actor: str, offer_id: int, now: datetime) -> Ans
     """The rep accepts their offer: they own the lead ("accepted, from <source>")."""
     offers.start(session)
     offer, routing = _own_offer(session, offer_id, actor)
+    if routing.kind == "handoff":  # the hunter still owns it: a move, not a take (§10)
+        lead, posts = handoffs.accept(session, actor=actor, offer=offer, routing=routing, now=now)
+        return Answered(lead=lead, routing=routing, offer=offer, posts=posts)
     department = leads.locked_claimant(session, actor)
     lead = lock_lead(session, routing.lead_id)
     if lead is None or lead.deleted_at is not None:
@@ -362,6 +365,18 @@ def assign(
         session.rollback()
         raise NotFound("lead.not_found", name=lead.name, suggestions=[])
     if locked.owner_id is not None:
+        handoff = offers.open_routing(session, locked.id)
+        if (
+            handoff is not None
+            and handoff.kind == "handoff"  # the handoff's move (§10)
+            and handoffs.complete(
+                session, locked, handoff, user, department, actor, now, status="assigned"
+            )
+        ):
+            posts = offers.queued(session)
+            session.commit()
+            session.refresh(locked)
+            return locked, department, posts
         session.rollback()
         raise Conflict("routing.assign_owned", lead=locked.name, owner=locked.owner_id, user=user)
     leads.check_limit(session, user, department)

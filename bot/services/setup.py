@@ -327,9 +327,42 @@ def parse_setup(text: str, session: Session | None = None) -> dict[str, Any]:
                 seen_members[user] = name
                 if session is not None:
                     _check_move(session, user, existing, line, problems)
+    _check_handoffs(text, departments, session, problems)
     problems.check()
     data["department"] = departments
     return data
+
+
+def _check_handoffs(
+    text: str, departments: list[Any], session: Session | None, problems: _Problems
+) -> None:
+    """``handoff_to`` names another department, of the file or of the database."""
+    named = {name_key(d["name"]) for d in departments if isinstance(d.get("name"), str)}
+    for index, entry in enumerate(departments):
+        target = entry.get("handoff_to")
+        if not isinstance(target, str) or not isinstance(entry.get("name"), str):
+            continue  # off, or already reported as a bad value
+        line = _line_of(text, "handoff_to", index)
+        if name_key(target) == name_key(entry["name"]):
+            problems.add("setup_handoff_to_itself", line=line, department=entry["name"])
+            continue
+        known = name_key(target) in named or (
+            session is not None
+            and session.exec(
+                select(Department).where(Department.name_key == name_key(target))
+            ).first()
+            is not None
+        )
+        if not known:
+            problems.add(
+                "setup_unknown_department",
+                key="handoff_to",
+                line=line,
+                value=target,
+                departments=sorted(
+                    {d["name"] for d in departments if isinstance(d.get("name"), str)}
+                ),
+            )
 
 
 def _check_default_department(
@@ -481,7 +514,7 @@ def import_setup(*, session: Session, text: str) -> SetupResult:
         if "territory" in entry:  # a file without the table leaves the territory as it is
             department.territory = entry["territory"]
         for key in OPTIONS:
-            if key in entry:
+            if key in entry and key != "handoff_to":  # a name: resolved once all exist
                 setattr(department, key, entry[key])
         department.updated_at = now
         session.add(department)
@@ -499,5 +532,24 @@ def import_setup(*, session: Session, text: str) -> SetupResult:
                 member.department_id, member.role, member.updated_at = department.id, role, now
                 session.add(member)
                 result.members += 1
+    _store_handoffs(session, data["department"])
     session.commit()
     return result
+
+
+def _store_handoffs(session: Session, entries: list[dict[str, Any]]) -> None:
+    """``handoff_to`` of each department, once every department of the file exists."""
+    session.flush()
+    for entry in entries:
+        if "handoff_to" not in entry:
+            continue
+        department = session.exec(
+            select(Department).where(Department.name_key == name_key(entry["name"]))
+        ).one()
+        target = entry["handoff_to"]
+        department.handoff_to_id = (
+            session.exec(select(Department.id).where(Department.name_key == name_key(target))).one()
+            if target
+            else None
+        )
+        session.add(department)

@@ -6,7 +6,8 @@ one kind of period (week, month or quarter, in the department's time zone):
 =============  ==============================================================================
 metric         what counts, within the period
 =============  ==============================================================================
-revenue        amount of leads won (stage ``won``, ``stage_changed_at`` in the period), in cents
+revenue        amount of leads won (stage ``won``, ``stage_changed_at`` in the period), in cents,
+               credited to whoever won them (the ``won`` event), even after a handoff
 wins           number of those leads
 activities     activities logged (``occurred_at`` in the period)
 new-leads      claims (``claim`` events in the audit trail, ``at`` in the period)
@@ -177,34 +178,46 @@ def _actuals(
 
     parts = []
     if metrics & {"revenue", "wins"}:
+        # A win counts for the owner and department it was won by (its ``won`` event, at the
+        # lead's ``stage_changed_at``), even after a handoff moved the customer (DESIGN §10).
+        event = OwnershipEvent.__table__.alias("won_event")
+        won_by = func.coalesce(event.c.from_owner, Lead.owner_id)
+        leads = Lead.__table__.outerjoin(
+            event,
+            (event.c.lead_id == Lead.id)
+            & (event.c.action == "won")
+            & (event.c.at == Lead.stage_changed_at),
+        )
         won = [
-            Lead.department_id == department_id,
+            func.coalesce(event.c.from_department_id, Lead.department_id) == department_id,
             Lead.stage == "won",
             Lead.stage_changed_at >= low,
             Lead.stage_changed_at < high,
         ]
         if user_id:
-            won.append(Lead.owner_id == user_id)
+            won.append(won_by == user_id)
         if "revenue" in metrics:
             amount = func.coalesce(Lead.amount_cents, 0)
             parts.append(
                 select(
                     literal("revenue").label("metric"),
-                    Lead.owner_id.label("user_id"),
+                    won_by.label("user_id"),
                     *columns(Lead.stage_changed_at, amount),
                 )
+                .select_from(leads)
                 .where(*won)
-                .group_by(Lead.owner_id)
+                .group_by(won_by)
             )
         if "wins" in metrics:
             parts.append(
                 select(
                     literal("wins").label("metric"),
-                    Lead.owner_id.label("user_id"),
+                    won_by.label("user_id"),
                     *columns(Lead.stage_changed_at),
                 )
+                .select_from(leads)
                 .where(*won)
-                .group_by(Lead.owner_id)
+                .group_by(won_by)
             )
     if "activities" in metrics:
         done = [

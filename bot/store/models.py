@@ -49,6 +49,12 @@ class Department(SQLModel, table=True):
         ),
         CheckConstraint("max_leads_per_rep BETWEEN 0 AND 10000", name="ck_department_max_leads"),
         CheckConstraint("accept_minutes BETWEEN 1 AND 1440", name="ck_department_accept_minutes"),
+        CheckConstraint(
+            "handoff_after_days BETWEEN 0 AND 365", name="ck_department_handoff_after_days"
+        ),
+        CheckConstraint(
+            "handoff_to_id IS NULL OR handoff_to_id <> id", name="ck_department_handoff_not_self"
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80)
@@ -78,6 +84,13 @@ class Department(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     #: ``[department.territory]`` of the setup file as JSON (migration 0005); None: none
     territory: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: where this department's won customers are handed off to (DESIGN §10, migration 0010);
+    #: None: they stay with the rep who won them
+    handoff_to_id: int | None = Field(
+        default=None, foreign_key="department.id", ondelete="SET NULL"
+    )
+    #: days from a win to its handoff falling due (0: at once)
+    handoff_after_days: int = Field(default=7, sa_column_kwargs={"server_default": "7"})
 
 
 class Member(SQLModel, table=True):
@@ -446,4 +459,44 @@ class Intake(SQLModel, table=True):
     lead_id: int | None = None
     status_code: int
     answer: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Handoff(SQLModel, table=True):
+    """A won customer on its way from the department that won it (the hunter's) to the one
+    that keeps it (DESIGN §10, migration 0010).
+
+    ``status``: ``due`` (waiting for ``due_at``), ``offered`` (its routing, ``routing_id``, goes
+    through the target department's rotation), ``done`` (``to_owner`` accepted or was
+    assigned it at ``done_at``) or ``cancelled`` (the deal was reopened or lost, or the lead
+    retired). ``note`` is the hunter's handoff note: ``key_contacts``, ``commitments``,
+    ``risks``, ``next_step``. A lead has at most one open (due or offered) handoff; the
+    database holds it."""
+
+    __tablename__ = "handoff"
+    __table_args__ = (
+        Index(
+            "uq_handoff_open_lead",
+            "lead_id",
+            unique=True,
+            sqlite_where=text("status IN ('due', 'offered')"),
+            postgresql_where=text("status IN ('due', 'offered')"),
+        ),
+        Index("ix_handoff_status_due", "status", "due_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True, ondelete="CASCADE")
+    from_department_id: int | None = Field(
+        default=None, foreign_key="department.id", ondelete="SET NULL"
+    )
+    from_owner: str | None = Field(default=None, max_length=32)
+    to_department_id: int | None = Field(
+        default=None, foreign_key="department.id", ondelete="SET NULL"
+    )
+    won_at: datetime
+    due_at: datetime
+    note: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    status: str = Field(default="due", max_length=16)
+    routing_id: int | None = Field(default=None, foreign_key="routing.id", ondelete="SET NULL")
+    done_at: datetime | None = None
+    to_owner: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow)

@@ -48,8 +48,9 @@ def accept(
         session, actor=body["user"]["id"], offer_id=_id(action.get("value")), now=now
     )
     deliver(session, client, done.posts, now)
+    template = "handoff.accepted" if done.routing.kind == "handoff" else "routing.accepted"
     respond(
-        **render.message("routing.accepted", locale, lead=done.lead).ephemeral(),
+        **render.message(template, locale, lead=done.lead).ephemeral(),
         replace_original=False,
     )
 
@@ -98,11 +99,13 @@ def assign(
         session, actor=actor, routing_id=routing_id, user=user, now=now
     )
     deliver(session, client, posts, now)
+    # a won customer is assigned only as a handoff (a pool lead starts over as new)
+    template = "handoff.assigned" if lead.stage == "won" else "routing.assigned"
     if user != actor:
         direct_messages(
-            client, session, settings, [user], "routing.assigned", lead=lead, department=department
+            client, session, settings, [user], template, lead=lead, department=department
         )
     respond(
-        **render.message("routing.assigned", locale, lead=lead, department=department).ephemeral(),
+        **render.message(template, locale, lead=lead, department=department).ephemeral(),
         replace_original=False,
     )

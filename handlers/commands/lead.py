@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot import render
 from bot.config import Settings
 from bot.money import parse_amount
-from bot.services import lead_attributes, merging, routing, territories
+from bot.services import handoffs, lead_attributes, merging, routing, territories
 from bot.services import leads as svc
 from bot.services.absence import absence_on
 from bot.services.errors import InvalidInput
@@ -54,6 +54,8 @@ def lead_command(
             if sub == "merge"
             else render.message("routing.new_usage", locale)
             if sub == "new"
+            else render.message("handoff.usage", locale)
+            if sub == "handoff"
             else render.message("lead.usage", locale, action=sub)
         )
         ack(**usage.ephemeral())
@@ -264,6 +266,7 @@ def lost(r: Request) -> Reply:
         reason=" ".join(reason) or None,
         now=r.now,
     )
+    deliver(r.session, r.client, change.posts, r.now)
     return Reply("lead.stage_set", change=change)
 
 
@@ -284,6 +287,7 @@ def _set_stage(r: Request, words: list[str], stage: str, *, amount: int | None) 
     change = svc.set_stage(
         r.session, actor=r.actor, lead=lead, stage=stage, amount_cents=amount, now=r.now
     )
+    deliver(r.session, r.client, change.posts, r.now)
     return Reply("lead.stage_set", change=change)
 
 
@@ -340,9 +344,24 @@ def assign(r: Request) -> Reply:
         r.session, actor=r.actor, words=r.words[:-1], user=user, now=r.now
     )
     deliver(r.session, r.client, posts, r.now)
+    # a won customer is assigned only as a handoff (a pool lead starts over as new)
+    template = "handoff.assigned" if lead.stage == "won" else "routing.assigned"
     if user != r.actor:
-        r.notify([user], "routing.assigned", lead=lead, department=department)
-    return Reply("routing.assigned", lead=lead, department=department)
+        r.notify([user], template, lead=lead, department=department)
+    return Reply(template, lead=lead, department=department)
+
+
+def handoff(r: Request) -> Reply:
+    """``/lead handoff <company> [note]``: hand a won customer to the department that keeps
+    it now, not when its handoff falls due (DESIGN §10)."""
+    done = handoffs.hand_over(r.session, actor=r.actor, words=r.words, now=r.now)
+    deliver(r.session, r.client, done.posts, r.now)
+    return Reply(
+        "handoff.handed",
+        lead=done.lead,
+        department=done.to_department,
+        offered_to=done.offered_to,
+    )
 
 
 def merge(r: Request) -> Reply:
@@ -376,4 +395,5 @@ SUBCOMMANDS = {
     "set": set_,
     "new": new,
     "assign": assign,
+    "handoff": handoff,
 }

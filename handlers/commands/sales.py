@@ -93,6 +93,7 @@ def dept(
             territory=territories.describe(department.territory),
             policy=territories.policy(session),
             calendar=svc.holiday_calendar(department, now, locale),
+            handoff_to=svc.handoff_to_name(session, department),
         )
     if action == "create":
         channel = as_channel_mention(rest[-1]) if len(rest) > 1 else None
