@@ -1213,6 +1213,7 @@ def waiting_leads(session: Session, department: Department, now: datetime) -> Li
         )
         .where(
             Routing.department_id == department.id,
+            Routing.kind == "new",  # handoffs waiting have their own agenda section
             col(Routing.status).in_(("offering", "waiting")),
             col(Routing.started_at) <= now - timedelta(minutes=department.accept_minutes),
         )
