@@ -1054,6 +1054,7 @@ def transfer(
     target's manager approves; when the lead would leave its department, the losing
     department's manager must agree too (see :func:`decide`)."""
     lead, _rest = find(session, words)
+    _target(session, to_user)  # someone salesbot does not know gets no member row
     lock_member(session, to_user)  # member first: not moved out of their department meanwhile
     lead = _locked(session, lead)
     if lead.owner_id is None:

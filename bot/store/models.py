@@ -459,6 +459,7 @@ class Intake(SQLModel, table=True):
     lead_id: int | None = None
     status_code: int
     answer: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Handoff(SQLModel, table=True):
