@@ -18,9 +18,9 @@ from sqlmodel import Session, col, select
 
 from bot.services.audit import absence_overlaps, ownership_violations
 from bot.store.models import Absence, Activity, Lead, Member, OwnershipEvent, TransferRequest
-from tests.conftest import LiveServer, Reply, import_setup_text
+from tests.conftest import LiveServer, Reply
 from tests.leads_support import click, db, responses
-from tests.test_ownership_races import at_once
+from tests.race_support import at_once, racing_server
 
 SETUP = """
 admins = ["U0ADMIN"]
@@ -40,14 +40,7 @@ FAILED = ("Something went wrong", "database is busy")
 
 @pytest.fixture
 def racing(db_url: str, fake_slack, tmp_path: Path) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
-    """The live server with several web processes (two on SQLite, three on PostgreSQL)."""
-    workers = 2 if db_url.startswith("sqlite") else 3
-    live = LiveServer(
-        db_url=db_url, fake=fake_slack, log_path=tmp_path / "serve.log", workers=workers
-    )
-    import_setup_text(db_url, SETUP)
-    yield live
-    live.stop()
+    yield from racing_server(db_url, fake_slack, tmp_path, SETUP)
 
 
 def _texts(replies: list[Reply]) -> list[str]:

@@ -9,9 +9,7 @@ the one before left.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -20,8 +18,9 @@ from sqlmodel import Session, col, select
 
 from bot.services.audit import ownership_violations
 from bot.store.models import Kudos, Lead, OwnershipEvent, TransferRequest
-from tests.conftest import LiveServer, Reply, import_setup_text
+from tests.conftest import LiveServer
 from tests.leads_support import click, db
+from tests.race_support import at_once, racing_server
 
 SETUP = """
 admins = ["U0ADMIN"]
@@ -42,29 +41,7 @@ ROUNDS = 8
 
 @pytest.fixture
 def racing(db_url: str, fake_slack, tmp_path: Path) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
-    """The live server with several web processes (two on SQLite, three on PostgreSQL)."""
-    workers = 2 if db_url.startswith("sqlite") else 3
-    live = LiveServer(
-        db_url=db_url, fake=fake_slack, log_path=tmp_path / "serve.log", workers=workers
-    )
-    import_setup_text(db_url, SETUP)
-    yield live
-    live.stop()
-
-
-def at_once(calls: list[Callable[[], Reply]]) -> list[Reply]:
-    """Run ``calls`` in threads released together."""
-    start = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Reply]) -> Reply:
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        replies = list(pool.map(run, calls))
-    for reply in replies:
-        assert reply.status == 200, reply.body
-    return replies
+    yield from racing_server(db_url, fake_slack, tmp_path, SETUP)
 
 
 def check_invariants(session: Session) -> None:

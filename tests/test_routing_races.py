@@ -6,14 +6,11 @@ PostgreSQL; the invariants are checked in the database afterwards, not only in t
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -23,9 +20,10 @@ from bot.services.audit import ownership_violations
 from bot.store.db import make_engine
 from bot.store.models import Lead, Offer, Routing
 from jobs.runner import run_job
-from tests.conftest import LiveServer, import_setup_text
+from tests.conftest import LiveServer
 from tests.digest_support import client_for
 from tests.leads_support import click, db
+from tests.race_support import racing_server, together
 
 REPS = [f"U0IN{n}" for n in range(1, 7)]
 SETUP = f"""
@@ -47,26 +45,7 @@ reps = ["U0FLD1"]
 
 @pytest.fixture
 def racing(db_url: str, fake_slack, tmp_path: Path) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
-    """The live server with several web processes (two on SQLite, three on PostgreSQL)."""
-    workers = 2 if db_url.startswith("sqlite") else 3
-    live = LiveServer(
-        db_url=db_url, fake=fake_slack, log_path=tmp_path / "serve.log", workers=workers
-    )
-    import_setup_text(db_url, SETUP)
-    yield live
-    live.stop()
-
-
-def together(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run ``calls`` in threads released at the same moment."""
-    start = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> Any:
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
+    yield from racing_server(db_url, fake_slack, tmp_path, SETUP)
 
 
 def test_leads_routed_at_once_go_to_different_reps(racing) -> None:

@@ -30,15 +30,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from bot.services.departments import admin_ids, department_of, is_admin, is_manager_of, managers_of
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.store.locks import lock_member
 from bot.store.models import Absence, Lead, Member
+from bot.store.prepared import Prepared
 
 _RELATIVE = {"today": 0, "今天": 0, "tomorrow": 1, "明天": 1}
 _FULL = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -238,16 +240,24 @@ def upcoming(session: Session, user: str, today: date) -> list[Absence]:
     return _active(session, user, today)
 
 
-def absence_on(session: Session, user: str, day: date) -> Absence | None:
-    """The user's absence covering ``day``, if any."""
-    return session.exec(
-        select(Absence).where(
-            Absence.user_id == user,
-            col(Absence.cancelled_at).is_(None),
-            Absence.first_day <= day,
-            Absence.last_day >= day,
-        )
-    ).first()
+_ABSENCES = Absence.__table__
+#: Every page that names an owner asks whether they are away (``/lead who``, the Home tab), so
+#: this is one prepared read; its row has the columns of :class:`Absence`.
+_ABSENCE_ON = Prepared(
+    select(*_ABSENCES.columns)
+    .where(
+        _ABSENCES.c.user_id == bindparam("user_id"),
+        _ABSENCES.c.cancelled_at.is_(None),
+        _ABSENCES.c.first_day <= bindparam("day"),
+        _ABSENCES.c.last_day >= bindparam("day"),
+    )
+    .limit(1)
+)
+
+
+def absence_on(session: Session, user: str, day: date) -> Any | None:
+    """The user's absence covering ``day``, if any (a row with :class:`Absence`'s columns)."""
+    return _ABSENCE_ON.first(session.connection(), user_id=user, day=day)
 
 
 def is_away(session: Session, user: str, day: date) -> bool:

@@ -417,19 +417,6 @@ def write_note(
 # ------------------------------------------------------------------ accepted
 
 
-def _gone(session: Session, offer: Offer, routing: Routing) -> Conflict:
-    session.rollback()
-    session.refresh(offer)
-    session.refresh(routing)
-    lead = session.get(Lead, routing.lead_id)
-    return Conflict(
-        "routing.offer_gone",
-        lead=lead.name if lead else "",
-        status=offer.status,
-        owner=routing.owner_id,
-    )
-
-
 def accept(
     session: Session, *, actor: str, offer: Offer, routing: Routing, now: datetime
 ) -> tuple[Lead, tuple[int, ...]]:
@@ -446,12 +433,12 @@ def accept(
         select(Offer).where(Offer.id == offer.id).execution_options(populate_existing=True)
     ).one()
     if fresh.status != "open":
-        raise _gone(session, offer, routing)
+        raise offers.gone(session, offer, routing)
     if department.id != routing.department_id:
         session.rollback()
         raise Conflict("routing.moved_department", lead=lead.name)
     if not complete(session, lead, routing, actor, department, actor, now, status="accepted"):
-        raise _gone(session, offer, routing)
+        raise offers.gone(session, offer, routing)
     posts = offers.queued(session)
     session.commit()
     session.refresh(lead)

@@ -117,6 +117,21 @@ def lock_routing(session: Session, routing_id: int) -> Routing | None:
     ).first()
 
 
+def gone(session: Session, offer: Offer, routing: Routing) -> Conflict:
+    """Why an offer can no longer be answered (after rolling back what its answer began):
+    settled before, and how, or the lead has an owner now."""
+    session.rollback()
+    session.refresh(offer)
+    session.refresh(routing)
+    lead = session.get(Lead, routing.lead_id)
+    return Conflict(
+        "routing.offer_gone",
+        lead=lead.name if lead else "",
+        status=offer.status,
+        owner=routing.owner_id,
+    )
+
+
 def open_offer(session: Session, routing_id: int) -> Offer | None:
     return session.exec(
         select(Offer).where(Offer.routing_id == routing_id, Offer.status == "open")

@@ -234,20 +234,6 @@ def _own_offer(session: Session, offer_id: int, actor: str) -> tuple[Offer, Rout
     return offer, routing
 
 
-def _gone(session: Session, offer: Offer, routing: Routing) -> Conflict:
-    """Why an offer can no longer be answered: settled before (how), or the lead has an owner."""
-    session.rollback()
-    session.refresh(offer)
-    session.refresh(routing)
-    lead = session.get(Lead, routing.lead_id)
-    return Conflict(
-        "routing.offer_gone",
-        lead=lead.name if lead else "",
-        status=offer.status,
-        owner=routing.owner_id,
-    )
-
-
 def accept(session: Session, *, actor: str, offer_id: int, now: datetime) -> Answered:
     """The rep accepts their offer: they own the lead ("accepted, from <source>")."""
     offers.start(session)
@@ -265,7 +251,7 @@ def accept(session: Session, *, actor: str, offer_id: int, now: datetime) -> Ans
         select(Offer).where(Offer.id == offer.id).execution_options(populate_existing=True)
     ).one()
     if fresh.status != "open" or lead.owner_id is not None:
-        raise _gone(session, offer, routing)
+        raise offers.gone(session, offer, routing)
     if department.id != routing.department_id:
         session.rollback()
         raise Conflict("routing.moved_department", lead=lead.name)
@@ -273,7 +259,7 @@ def accept(session: Session, *, actor: str, offer_id: int, now: datetime) -> Ans
     if not leads.take(
         session, lead, actor, department, now, action="accept", reason=routing.source
     ):
-        raise _gone(session, offer, routing)
+        raise offers.gone(session, offer, routing)
     offers.settle_routing(session, routing, status="accepted", owner=actor, actor=actor, now=now)
     posts = offers.queued(session)
     session.commit()
@@ -287,7 +273,7 @@ def pass_offer(session: Session, *, actor: str, offer_id: int, now: datetime) ->
     offer, routing = _own_offer(session, offer_id, actor)
     locked = offers.lock_routing(session, routing.id)
     if locked is None or not offers.settle_offer(session, offer, "passed", now):
-        raise _gone(session, offer, routing)
+        raise offers.gone(session, offer, routing)
     routing = locked
     nxt = offers.offer_next(session, routing, now)
     posts = offers.queued(session)
