@@ -266,19 +266,25 @@ def is_away(session: Session, user: str, day: date) -> bool:
     return absence_on(session, user, day) is not None
 
 
-def away_between(session: Session, department_id: int, first: date, last: date) -> list[Absence]:
+_MEMBERS = Member.__table__
+#: Digests and agendas list who is away: one prepared read; rows have :class:`Absence`'s columns.
+_AWAY_BETWEEN = Prepared(
+    select(*_ABSENCES.columns)
+    .join(_MEMBERS, _MEMBERS.c.user_id == _ABSENCES.c.user_id)
+    .where(
+        _MEMBERS.c.department_id == bindparam("department_id"),
+        _ABSENCES.c.cancelled_at.is_(None),
+        _ABSENCES.c.first_day <= bindparam("last"),
+        _ABSENCES.c.last_day >= bindparam("first"),
+    )
+    .order_by(_ABSENCES.c.first_day, _ABSENCES.c.user_id)
+)
+
+
+def away_between(session: Session, department_id: int, first: date, last: date) -> list[Any]:
     """The absences of the department's members overlapping ``first``..``last`` (days in its
-    zone), by first day then person: the "away" lines of digests and agendas."""
-    return list(
-        session.exec(
-            select(Absence)
-            .join(Member, col(Member.user_id) == col(Absence.user_id))
-            .where(
-                Member.department_id == department_id,
-                col(Absence.cancelled_at).is_(None),
-                Absence.first_day <= last,
-                Absence.last_day >= first,
-            )
-            .order_by(col(Absence.first_day), col(Absence.user_id))
-        )
+    zone), by first day then person: the "away" lines of digests and agendas (rows with
+    :class:`Absence`'s columns)."""
+    return _AWAY_BETWEEN.rows(
+        session.connection(), department_id=department_id, first=first, last=last
     )
