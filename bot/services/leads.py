@@ -637,10 +637,6 @@ def event(lead: Lead, action: str, actor: str | None, now: datetime, **fields) -
     return OwnershipEvent(lead_id=lead.id, action=action, actor_id=actor, at=now, **fields)
 
 
-#: The name this module uses (a function here has a local ``event``).
-_event = event
-
-
 def check_limit(session: Session, user: str, department: Department) -> None:
     limit = department.max_leads_per_rep
     if not limit:
@@ -784,7 +780,7 @@ def claim(
             done = _claim_existing(session, lead, actor, department, words, now)
             return replace(done, mail_domain=company.mail_domain)
         session.add(
-            _event(
+            event(
                 lead,
                 "claim",
                 actor,
@@ -910,7 +906,7 @@ def take(
     if won.rowcount != 1:
         return False
     session.add(
-        _event(
+        event(
             lead,
             action,
             actor or owner,
@@ -953,7 +949,7 @@ def release(session: Session, *, actor: str, words: list[str], now: datetime) ->
     _require_owner_or_manager(session, actor, lead, "lead.release_denied")
     before = snapshot(session, lead)
     session.add(
-        _event(
+        event(
             lead,
             "release",
             actor,
@@ -1008,9 +1004,9 @@ def _move(session: Session, lead: Lead, to_user: str, actor: str, now, reason=No
     _member, department = _target(session, to_user)
     outside = _outside_territory(session, lead, department.id)
     if outside is not None:
-        session.add(_event(lead, "territory", actor, now, reason=outside.name[:MAX_REASON]))
+        session.add(event(lead, "territory", actor, now, reason=outside.name[:MAX_REASON]))
     session.add(
-        _event(
+        event(
             lead,
             "transfer",
             actor,
@@ -1380,7 +1376,7 @@ def set_stage(
     won_cents = lead.amount_cents if before == "won" else None
     owner_info = snapshot(session, lead)
     action = stage if stage in CLOSED else "stage"
-    event = _event(
+    change = event(
         lead,
         action,
         actor,
@@ -1392,7 +1388,7 @@ def set_stage(
         from_owner=lead.owner_id if stage in CLOSED else None,
         from_department_id=lead.department_id if stage in CLOSED else None,
     )
-    session.add(event)
+    session.add(change)
     lead.stage = stage
     lead.stage_changed_at = now
     lead.updated_at = now
