@@ -138,7 +138,7 @@ def open_offer(session: Session, routing_id: int) -> Offer | None:
     ).first()
 
 
-def _local_today(department: Department, now: datetime) -> Any:
+def local_today(department: Department, now: datetime) -> Any:
     return now.astimezone(ZoneInfo(department.timezone or "UTC")).date()
 
 
@@ -210,7 +210,7 @@ def rotation(
     rows = _ROTATION.rows(
         session.connection(),
         department_id=department.id,
-        today=_local_today(department, now),
+        today=local_today(department, now),
         routing_id=routing_id or 0,
     )
     ordered = sorted(rows, key=lambda row: (-1 if row.turn is None else row.turn, row.user_id))

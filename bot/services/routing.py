@@ -19,17 +19,18 @@ moving the offer on settle the offer with one conditional UPDATE each: exactly o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.services import departments as depts
 from bot.services import handoffs, leads, offers, territories
-from bot.services.absence import absence_on
+from bot.services.absence import absence_on, away_between
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.names import MAX_NAME, Company, domain_key, name_key
 from bot.store.locks import lock_lead
@@ -171,7 +172,7 @@ def _commit(
     routed: Routed,
     before_commit: Callable[[Session, Routed], None] | None,
 ) -> Routed:
-    routed = Routed(**{**routed.__dict__, "posts": offers.queued(session)})
+    routed = replace(routed, posts=offers.queued(session))
     if before_commit is not None:
         before_commit(session, routed)
     session.commit()
@@ -299,21 +300,26 @@ def move_on(session: Session, offer: Offer, status: str, now: datetime) -> tuple
     return posts
 
 
-def due_offers(session: Session, now: datetime) -> list[tuple[Offer, str]]:
-    """The open offers to move on now: timed out (in working time), or whose rep is away
-    today (in their department's zone)."""
+def due_offers(
+    session: Session, now: datetime, *, user: str | None = None
+) -> list[tuple[Offer, str]]:
+    """The open offers (of ``user``, or everyone's) to move on now: timed out (in working
+    time), or whose rep is away today (in their department's zone)."""
     found: list[tuple[Offer, str]] = []
-    rows = session.exec(
+    query = (
         select(Offer, Department)
         .join(Routing, col(Routing.id) == col(Offer.routing_id))
         .join(Department, col(Department.id) == col(Routing.department_id))
         .where(Offer.status == "open")
         .order_by(col(Offer.id))
-    ).all()
+    )
+    if user is not None:
+        query = query.where(Offer.user_id == user)
+    rows = session.exec(query).all()
     for offer, department in rows:
         if offer.due_at <= now:
             found.append((offer, "timed_out"))
-        elif absence_on(session, offer.user_id, offers._local_today(department, now)):
+        elif absence_on(session, offer.user_id, offers.local_today(department, now)):
             found.append((offer, "withdrawn"))
     return found
 
@@ -321,7 +327,7 @@ def due_offers(session: Session, now: datetime) -> list[tuple[Offer, str]]:
 def withdraw_away(session: Session, user: str, now: datetime) -> tuple[int, ...]:
     """The rep is away today: their open offers move on at once (§9)."""
     posts: list[int] = []
-    for offer, _ in (item for item in due_offers(session, now) if item[0].user_id == user):
+    for offer, _ in due_offers(session, now, user=user):
         posts.extend(move_on(session, offer, "withdrawn", now))
     return tuple(posts)
 
@@ -334,8 +340,16 @@ def assign(
 ) -> tuple[Lead, Department, tuple[int, ...]]:
     """``/lead assign <company> <@user>``: a manager of the user's department (or an admin)
     gives them a lead that has no owner; its routing, if any, is settled as assigned."""
+    return _assign(
+        session, actor=actor, lead=leads.find_whole(session, words, actor=actor), user=user, now=now
+    )
+
+
+def _assign(
+    session: Session, *, actor: str, lead: Lead, user: str, now: datetime
+) -> tuple[Lead, Department, tuple[int, ...]]:
+    """Give ``lead`` to ``user`` (see :func:`assign`), from a command or the managers' menu."""
     offers.start(session)
-    lead = leads.find_whole(session, words, actor=actor)
     target = depts.department_of(session, user)
     if target is None:
         raise InvalidInput("routing.assign_not_member", user=user)
@@ -386,7 +400,7 @@ def assign_by_routing(
     lead = session.get(Lead, routing.lead_id) if routing else None
     if lead is None:
         raise NotFound("routing.offer_not_found")
-    return assign(session, actor=actor, words=[lead.name], user=user, now=now)
+    return _assign(session, actor=actor, lead=lead, user=user, now=now)
 
 
 # ------------------------------------------------------------------- status
@@ -411,16 +425,16 @@ def status(session: Session, department: Department, now: datetime) -> RoutingSt
     """``/sales routing``: the rotation in order, who is away, the leads being offered and
     those waiting for a manager."""
     candidates = offers.rotation(session, department, now)
-    today = offers._local_today(department, now)
-    away = {c.user_id: absence_on(session, c.user_id, today) for c in candidates if c.away}
+    today = offers.local_today(department, now)
+    away = {a.user_id: a for a in away_between(session, department.id, today, today)}
     rows = session.exec(
-        select(Routing, Lead)
+        select(Routing, Lead, Offer)
         .join(Lead, col(Lead.id) == col(Routing.lead_id))
+        .outerjoin(
+            Offer, and_(col(Offer.routing_id) == col(Routing.id), col(Offer.status) == "open")
+        )
         .where(Routing.department_id == department.id, col(Routing.status).in_(offers.UNSETTLED))
         .order_by(col(Routing.started_at))
     ).all()
-    waiting = [
-        OpenOffer(lead=lead, routing=routing, offer=offers.open_offer(session, routing.id))
-        for routing, lead in rows
-    ]
+    waiting = [OpenOffer(lead=lead, routing=routing, offer=offer) for routing, lead, offer in rows]
     return RoutingStatus(department=department, rotation=candidates, waiting=waiting, away=away)
