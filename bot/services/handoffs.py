@@ -417,34 +417,6 @@ def write_note(
 # ------------------------------------------------------------------ accepted
 
 
-def accept(
-    session: Session, *, actor: str, offer: Offer, routing: Routing, now: datetime
-) -> tuple[Lead, tuple[int, ...]]:
-    """The farmer accepts the handoff offered to them (``routing.accept`` for a routing of
-    kind ``handoff``): the customer moves to them, as a transfer does (member, then lead)."""
-    from bot.services import leads
-
-    department = leads.locked_claimant(session, actor)
-    lead = lock_lead(session, routing.lead_id)
-    if lead is None or lead.deleted_at is not None:
-        session.rollback()
-        raise NotFound("routing.offer_not_found")
-    fresh = session.exec(
-        select(Offer).where(Offer.id == offer.id).execution_options(populate_existing=True)
-    ).one()
-    if fresh.status != "open":
-        raise offers.gone(session, offer, routing)
-    if department.id != routing.department_id:
-        session.rollback()
-        raise Conflict("routing.moved_department", lead=lead.name)
-    if not complete(session, lead, routing, actor, department, actor, now, status="accepted"):
-        raise offers.gone(session, offer, routing)
-    posts = offers.queued(session)
-    session.commit()
-    session.refresh(lead)
-    return lead, posts
-
-
 def complete(
     session: Session,
     lead: Lead,

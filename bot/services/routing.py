@@ -239,9 +239,6 @@ def accept(session: Session, *, actor: str, offer_id: int, now: datetime) -> Ans
     """The rep accepts their offer: they own the lead ("accepted, from <source>")."""
     offers.start(session)
     offer, routing = _own_offer(session, offer_id, actor)
-    if routing.kind == "handoff":  # the hunter still owns it: a move, not a take (§10)
-        lead, posts = handoffs.accept(session, actor=actor, offer=offer, routing=routing, now=now)
-        return Answered(lead=lead, routing=routing, offer=offer, posts=posts)
     department = leads.locked_claimant(session, actor)
     lead = lock_lead(session, routing.lead_id)
     if lead is None or lead.deleted_at is not None:
@@ -251,17 +248,27 @@ def accept(session: Session, *, actor: str, offer_id: int, now: datetime) -> Ans
     fresh = session.exec(
         select(Offer).where(Offer.id == offer.id).execution_options(populate_existing=True)
     ).one()
-    if fresh.status != "open" or lead.owner_id is not None:
+    handoff = routing.kind == "handoff"  # the hunter still owns it: a move, not a take (§10)
+    if fresh.status != "open" or (lead.owner_id is not None and not handoff):
         raise offers.gone(session, offer, routing)
     if department.id != routing.department_id:
         session.rollback()
         raise Conflict("routing.moved_department", lead=lead.name)
-    leads.check_limit(session, actor, department)
-    if not leads.take(
-        session, lead, actor, department, now, action="accept", reason=routing.source
-    ):
-        raise offers.gone(session, offer, routing)
-    offers.settle_routing(session, routing, status="accepted", owner=actor, actor=actor, now=now)
+    if handoff:
+        moved = handoffs.complete(
+            session, lead, routing, actor, department, actor, now, status="accepted"
+        )
+        if not moved:
+            raise offers.gone(session, offer, routing)
+    else:
+        leads.check_limit(session, actor, department)
+        if not leads.take(
+            session, lead, actor, department, now, action="accept", reason=routing.source
+        ):
+            raise offers.gone(session, offer, routing)
+        offers.settle_routing(
+            session, routing, status="accepted", owner=actor, actor=actor, now=now
+        )
     posts = offers.queued(session)
     session.commit()
     session.refresh(lead)
