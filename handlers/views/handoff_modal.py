@@ -18,15 +18,12 @@ from bot.ids import Action, View
 from bot.services import handoffs
 from bot.services.errors import InvalidInput, ServiceError
 from handlers.notify import deliver
+from handlers.views.form import inline_errors, plain
 
 
 def register(app: App) -> None:
     app.action(Action.HANDOFF_NOTE)(open_note)
     app.view(View.HANDOFF_NOTE)(submit)
-
-
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:150] or " ", "emoji": True}
 
 
 def modal(locale: str, form: handoffs.NoteForm) -> dict[str, Any]:
@@ -62,16 +59,16 @@ def modal(locale: str, form: handoffs.NoteForm) -> dict[str, Any]:
                 "type": "input",
                 "block_id": field,
                 "optional": True,
-                "label": _plain(t("field_name", field=field)),
+                "label": plain(t("field_name", field=field)),
                 "element": element,
             }
         )
     return {
         "type": "modal",
         "callback_id": str(View.HANDOFF_NOTE),
-        "title": _plain(t("modal_title")[:24]),
-        "submit": _plain(t("modal_submit")),
-        "close": _plain(t("modal_close")),
+        "title": plain(t("modal_title")[:24]),
+        "submit": plain(t("modal_submit")),
+        "close": plain(t("modal_close")),
         "private_metadata": json.dumps({"handoff_id": form.handoff.id}),
         "blocks": blocks,
     }
@@ -106,12 +103,7 @@ def submit(
     note = {
         field: values.get(field, {}).get(field, {}).get("value") for field in handoffs.NOTE_FIELDS
     }
-    errors = {
-        error.block or "next_step": render.plain(
-            render.text(error.template_path, locale, **error.data)
-        ).strip()[:150]
-        for error in handoffs.note_problems(note)
-    }
+    errors = inline_errors(handoffs.note_problems(note), locale, "next_step")
     if errors:
         ack(response_action="errors", errors=errors)
         return

@@ -20,6 +20,7 @@ from bot.periods import local_date
 from bot.services import activities, leads
 from bot.services.text import free_text
 from bot.store.models import Lead
+from handlers.views.form import inline_errors, plain
 
 NEW = "new:"
 LEAD = "lead:"
@@ -36,12 +37,8 @@ def register(app: App) -> None:
     app.action(Action.LEAD_LOG)(from_warning)
 
 
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:150] or " ", "emoji": True}
-
-
 def _option(lead: Lead) -> dict[str, Any]:
-    return {"text": _plain(lead.name[:75]), "value": f"{LEAD}{lead.id}"}
+    return {"text": plain(lead.name[:75]), "value": f"{LEAD}{lead.id}"}
 
 
 def modal(
@@ -59,7 +56,7 @@ def modal(
         "type": "external_select",
         "action_id": str(Action.LOG_COMPANY),
         "min_query_length": 0,
-        "placeholder": _plain(t("modal_choose")),
+        "placeholder": plain(t("modal_choose")),
     }
     if lead is not None:
         company["initial_option"] = _option(lead)
@@ -70,25 +67,23 @@ def modal(
     }
     if note:
         note_input["initial_value"] = note[:MAX_NOTE]
-    kinds = [
-        {"text": _plain(t("kind_name", kind=kind)), "value": kind} for kind in activities.KINDS
-    ]
+    kinds = [{"text": plain(t("kind_name", kind=kind)), "value": kind} for kind in activities.KINDS]
     return {
         "type": "modal",
         "callback_id": str(View.LOG_ACTIVITY),
-        "title": _plain(t("modal_title")),
-        "submit": _plain(t("modal_submit")),
-        "close": _plain(t("modal_close")),
+        "title": plain(t("modal_title")),
+        "submit": plain(t("modal_submit")),
+        "close": plain(t("modal_close")),
         "private_metadata": json.dumps({"channel": channel}),
         "blocks": [
             {
                 "type": "input",
                 "block_id": "kind",
-                "label": _plain(t("modal_kind")),
+                "label": plain(t("modal_kind")),
                 "element": {
                     "type": "static_select",
                     "action_id": "kind",
-                    "placeholder": _plain(t("modal_choose")),
+                    "placeholder": plain(t("modal_choose")),
                     "options": kinds,
                     "initial_option": kinds[0],
                 },
@@ -96,22 +91,22 @@ def modal(
             {
                 "type": "input",
                 "block_id": str(Action.LOG_COMPANY),
-                "label": _plain(t("modal_company")),
-                "hint": _plain(t("modal_company_hint")),
+                "label": plain(t("modal_company")),
+                "hint": plain(t("modal_company_hint")),
                 "element": company,
             },
             {
                 "type": "input",
                 "block_id": "note",
                 "optional": True,
-                "label": _plain(t("modal_note")),
+                "label": plain(t("modal_note")),
                 "element": note_input,
             },
             {
                 "type": "input",
                 "block_id": "date",
                 "optional": True,
-                "label": _plain(t("modal_date")),
+                "label": plain(t("modal_date")),
                 "element": {
                     "type": "datepicker",
                     "action_id": "date",
@@ -152,10 +147,10 @@ def company_options(ack: Ack, body: dict, session: Session, locale: str) -> None
     if len(query) > MAX_NEW_NAME:
         # Slack caps an option's value, so a longer name cannot be carried: say so, not cut it.
         label = render.text("log.modal_name_too_long", locale, limit=MAX_NEW_NAME)
-        options.append({"text": _plain(label), "value": TOO_LONG})
+        options.append({"text": plain(label), "value": TOO_LONG})
     elif query and not any(lead.name.casefold() == query.casefold() for lead in found):
         label = render.text("log.modal_new_company", locale, name=query[:60])
-        options.append({"text": _plain(label), "value": NEW + query})
+        options.append({"text": plain(label), "value": NEW + query})
     ack(options=options[:100])
 
 
@@ -190,7 +185,7 @@ def submit(
             if company.startswith(LEAD) and company[len(LEAD) :].isdigit()
             else {"company": company.removeprefix(NEW)}
         )
-    for error in activities.problems(
+    problems = activities.problems(
         session,
         actor=user,
         kind=kind,
@@ -199,9 +194,9 @@ def submit(
         note=note,
         on=on,
         now=now,
-    ):
-        reply = render.message(error.template_path, locale, **error.data)
-        errors.setdefault(error.block or "company", render.plain(reply.text)[:150])
+    )
+    for block, message in inline_errors(problems, locale, "company").items():
+        errors.setdefault(block, message)  # a problem found earlier in the form stands
     if errors:
         ack(response_action="errors", errors=errors)
         return

@@ -20,15 +20,12 @@ from bot import render
 from bot.ids import Shortcut, View
 from bot.services import lead_form, leads, routing
 from handlers.notify import deliver
+from handlers.views.form import inline_errors, plain
 
 
 def register(app: App) -> None:
     app.shortcut(Shortcut.NEW_LEAD)(from_message)
     app.view(View.NEW_LEAD)(submit)
-
-
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:150] or " ", "emoji": True}
 
 
 def modal(locale: str, guess: lead_form.Guess, *, channel: str | None = None) -> dict[str, Any]:
@@ -52,19 +49,19 @@ def modal(locale: str, guess: lead_form.Guess, *, channel: str | None = None) ->
             "type": "input",
             "block_id": field,
             "optional": field != "company",
-            "label": _plain(t("label", field=field)),
+            "label": plain(t("label", field=field)),
             "element": element,
         }
         hint = t("hint", field=field).strip()
         if hint:
-            block["hint"] = _plain(hint)
+            block["hint"] = plain(hint)
         blocks.append(block)
     return {
         "type": "modal",
         "callback_id": str(View.NEW_LEAD),
-        "title": _plain(t("title")[:24]),
-        "submit": _plain(t("submit")[:24]),
-        "close": _plain(t("close")[:24]),
+        "title": plain(t("title")[:24]),
+        "submit": plain(t("submit")[:24]),
+        "close": plain(t("close")[:24]),
         "private_metadata": json.dumps({"channel": channel}),
         "blocks": blocks,
     }
@@ -99,11 +96,7 @@ def submit(
     }
     form, problems = lead_form.check(typed)
     if form is None:
-        errors: dict[str, str] = {}
-        for problem in problems:
-            reply = render.message(problem.template_path, locale, **problem.data)
-            errors.setdefault(problem.block or "company", render.plain(reply.text)[:150])
-        ack(response_action="errors", errors=errors)
+        ack(response_action="errors", errors=inline_errors(problems, locale, "company"))
         return
     routed = routing.route_new(
         session,
