@@ -37,3 +37,8 @@ class Shortcut(StrEnum):
     LOG_ACTIVITY = "log_activity_shortcut"
     #: "New lead": route the message's company through the rotation (DESIGN §8)
     NEW_LEAD = "new_lead_shortcut"
+
+
+#: ``routing.source`` of a lead someone added in Slack (``/lead new``, the "New lead" form), the
+#: person's id after it; templates show it as that person (``|source``).
+SLACK_SOURCE = "slack:"

@@ -49,7 +49,7 @@ from babel import Locale
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 
 import templates as _templates_pkg
-from bot.ids import Action
+from bot.ids import SLACK_SOURCE, Action
 from bot.money import format_money
 
 TEMPLATES = Path(_templates_pkg.__file__).parent
@@ -82,10 +82,6 @@ def _finalize(value: Any) -> Any:
 
 def _mention(user_id: str | None) -> str:
     return SlackMarkup(f"<@{user_id}>") if user_id else "—"
-
-
-#: ``routing.source`` of a lead someone added in Slack (``/lead new``, the shortcut)
-SLACK_SOURCE = "slack:"
 
 
 def _source(source: str | None) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.ids import SLACK_SOURCE
 from bot.services import departments as depts
 from bot.services import handoffs, leads, offers, territories
 from bot.services.absence import absence_on, away_between
@@ -52,6 +53,21 @@ class Routed:
     owner: str | None
     #: outbox rows to send now (the offer's DM and channel line, the owner's notice)
     posts: tuple[int, ...] = ()
+
+    def reply(self) -> dict[str, Any]:
+        """What the ``routing.routed`` reply shows, the same for ``/lead new`` and the form."""
+        return {
+            "lead": self.lead,
+            "status": self.status,
+            "department": self.department,
+            "offered_to": self.offered_to,
+            "owner": self.owner,
+        }
+
+
+def slack_source(user: str) -> str:
+    """The ``source`` of a lead ``user`` added in Slack."""
+    return SLACK_SOURCE + user
 
 
 def company_from(session: Session, name: str, domain: str | None) -> Company:

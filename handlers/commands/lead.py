@@ -320,19 +320,12 @@ def new(r: Request) -> Reply:
         actor=r.actor,
         name=company.name,
         domain=company.domain,
-        source=f"slack:{r.actor}",
+        source=routing.slack_source(r.actor),
         now=r.now,
         **fields,
     )
     deliver(r.session, r.client, routed.posts, r.now)
-    return Reply(
-        "routing.routed",
-        lead=routed.lead,
-        status=routed.status,
-        department=routed.department,
-        offered_to=routed.offered_to,
-        owner=routed.owner,
-    )
+    return Reply("routing.routed", **routed.reply())
 
 
 def assign(r: Request) -> Reply:

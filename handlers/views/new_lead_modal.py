@@ -106,21 +106,13 @@ def submit(
         employees=form.employees,
         country=form.country,
         industry=form.industry,
-        source=f"slack:{user}",
+        source=routing.slack_source(user),
         now=now,
         contact=form.contact,
     )
     ack()
     deliver(session, client, routed.posts, now)
-    message = render.message(
-        "routing.routed",
-        locale,
-        lead=routed.lead,
-        status=routed.status,
-        department=routed.department,
-        offered_to=routed.offered_to,
-        owner=routed.owner,
-    )
+    message = render.message("routing.routed", locale, **routed.reply())
     channel = json.loads(view.get("private_metadata") or "{}").get("channel")
     if channel and not channel.startswith("D"):
         try:
