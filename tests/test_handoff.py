@@ -39,7 +39,7 @@ from jobs.runner import run_job
 from tests.conftest import SETUP_TOML, LiveServer, import_setup_text, run_salesbot
 from tests.digest_support import client_for
 from tests.leads_support import click, db, lead_named, responses
-from tests.test_ownership_races import at_once
+from tests.race_support import at_once, racing_server
 
 ACCOUNTS = """
 [[department]]
@@ -488,40 +488,38 @@ def test_both_agendas_list_handoffs_waiting_and_done(server) -> None:
 # ── races, retired leads, help ─────────────────────────────────────────────────────────────
 
 
-def test_accept_and_reopen_at_the_same_moment_leave_one_outcome(db_url, fake_slack, tmp_path):  # type: ignore[no-untyped-def]
+@pytest.fixture
+def racing(db_url: str, fake_slack, tmp_path: Path) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    yield from racing_server(db_url, fake_slack, tmp_path, HANDOFF_SETUP)
+
+
+def test_accept_and_reopen_at_the_same_moment_leave_one_outcome(racing: LiveServer) -> None:
     """The farmer's Accept and the hunter reopening the deal, sent together to several web
     processes, round after round: either the handoff is done (the farmer owns the won
     customer and the reopen is refused) or it is cancelled (the hunter keeps the reopened
     deal and the Accept is told so), never both, and the audit trail replays."""
-    workers = 2 if db_url.startswith("sqlite") else 3
-    live = LiveServer(
-        db_url=db_url, fake=fake_slack, log_path=tmp_path / "serve.log", workers=workers
-    )
-    try:
-        import_setup_text(db_url, HANDOFF_SETUP)
-        for round_ in range(4):
-            name = f"Race {round_} Co"
-            _win(live, name)
-            live.command("/lead", f"handoff {name}", user="U0REP1")
-            offer = _offers(live)[-1]
-            at_once(
-                [
-                    partial(click, live, offer.user_id, Action.OFFER_ACCEPT, str(offer.id), "a"),
-                    partial(live.command, "/lead", f"stage {name} negotiation", user="U0REP1"),
-                ]
-            )
-            handoff = _handoffs(live)[-1]
-            with db(live) as s:
-                lead = s.exec(select(Lead).where(Lead.id == handoff.lead_id)).one()
-            if handoff.status == "done":
-                assert (lead.owner_id, lead.stage) == (offer.user_id, "won")
-            else:
-                assert handoff.status == "cancelled"
-                assert (lead.owner_id, lead.stage) == ("U0REP1", "negotiation")
+    live = racing
+    for round_ in range(4):
+        name = f"Race {round_} Co"
+        _win(live, name)
+        live.command("/lead", f"handoff {name}", user="U0REP1")
+        offer = _offers(live)[-1]
+        at_once(
+            [
+                partial(click, live, offer.user_id, Action.OFFER_ACCEPT, str(offer.id), "a"),
+                partial(live.command, "/lead", f"stage {name} negotiation", user="U0REP1"),
+            ]
+        )
+        handoff = _handoffs(live)[-1]
         with db(live) as s:
-            assert ownership_violations(s) == []
-    finally:
-        live.stop()
+            lead = s.exec(select(Lead).where(Lead.id == handoff.lead_id)).one()
+        if handoff.status == "done":
+            assert (lead.owner_id, lead.stage) == (offer.user_id, "won")
+        else:
+            assert handoff.status == "cancelled"
+            assert (lead.owner_id, lead.stage) == ("U0REP1", "negotiation")
+    with db(live) as s:
+        assert ownership_violations(s) == []
 
 
 def test_merging_or_deleting_a_lead_cancels_its_handoff(server) -> None:
